@@ -1,0 +1,1 @@
+"""Chat platform adapters: thin translators between a platform and the core's port."""

@@ -1,0 +1,144 @@
+"""An in-memory chat workspace: users, channels, messages, reactions, private replies."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.events import InboundEvent
+from bot.port import RichMessage
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+
+
+@dataclass
+class Message:
+    id: str
+    channel_id: str
+    author_id: str
+    text: str
+    at: datetime
+    rich: RichMessage | None = None
+    reactions: dict[str, set[str]] = field(default_factory=dict)
+    pinned: bool = False
+    edited: bool = False
+    deleted: bool = False
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    private: bool = False
+    topic: str = ""
+    archived: bool = False
+    members: set[str] = field(default_factory=set)
+    messages: list[Message] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # membership and topic notices, in order
+
+
+@dataclass
+class PrivateReply:
+    user_id: str
+    channel_id: str
+    message: RichMessage
+
+
+@dataclass
+class File:
+    channel_id: str
+    filename: str
+    title: str
+    content: bytes
+
+
+class Workspace:
+    """The state of one console chat workspace. Ids are unique per workspace instance."""
+
+    BOT_ID = "UWARROOM"
+
+    def __init__(self) -> None:
+        self.session = secrets.token_hex(3)
+        self.users: dict[str, User] = {self.BOT_ID: User(self.BOT_ID, "warroom")}
+        self.channels: dict[str, Channel] = {}
+        self.private: list[PrivateReply] = []
+        self.files: list[File] = []
+        self.pending: list[InboundEvent] = []  # events the platform emits (joins, …)
+        self._seq = 0
+        self._channel_seq = 0
+        self._messages: dict[str, Message] = {}
+
+    # --- ids --------------------------------------------------------------------------
+
+    def next_key(self) -> str:
+        self._seq += 1
+        return f"console:{self.session}:{self._seq}"
+
+    def _message_id(self) -> str:
+        self._seq += 1
+        return f"m{self._seq}"
+
+    # --- people and places ------------------------------------------------------------
+
+    def add_user(self, name: str) -> User:
+        name = name.lstrip("@")
+        existing = self.user_by_name(name)
+        if existing:
+            return existing
+        user = User(id=f"U{name.upper()}", name=name)
+        self.users[user.id] = user
+        return user
+
+    def user_by_name(self, name: str) -> User | None:
+        name = name.lstrip("@").lower()
+        return next((u for u in self.users.values() if u.name.lower() == name), None)
+
+    def add_channel(self, name: str, *, private: bool = False, channel_id: str = "") -> Channel:
+        if not channel_id:
+            self._channel_seq += 1
+            channel_id = f"C{self._channel_seq:03d}"
+        else:
+            digits = channel_id.lstrip("C")
+            if digits.isdigit():
+                self._channel_seq = max(self._channel_seq, int(digits))
+        channel = Channel(id=channel_id, name=name.lstrip("#"), private=private)
+        self.channels[channel.id] = channel
+        return channel
+
+    def channel_by_name(self, name: str) -> Channel | None:
+        name = name.lstrip("#").lower()
+        return next((c for c in self.channels.values() if c.name == name), None)
+
+    def message(self, message_id: str) -> Message | None:
+        return self._messages.get(message_id)
+
+    # --- content ----------------------------------------------------------------------
+
+    def add_message(
+        self,
+        channel: Channel,
+        author_id: str,
+        text: str,
+        at: datetime,
+        rich: RichMessage | None = None,
+        message_id: str = "",
+    ) -> Message:
+        msg = Message(
+            id=message_id or self._message_id(),
+            channel_id=channel.id,
+            author_id=author_id,
+            text=text,
+            at=at,
+            rich=rich,
+        )
+        channel.messages.append(msg)
+        self._messages[msg.id] = msg
+        return msg
+
+    def private_for(self, user_id: str) -> list[RichMessage]:
+        return [p.message for p in self.private if p.user_id == user_id]

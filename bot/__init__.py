@@ -1,0 +1,3 @@
+"""warroom: the platform-neutral incident core. Imports no chat SDK."""
+
+__version__ = "0.1.0"

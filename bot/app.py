@@ -1,0 +1,69 @@
+"""The composition root: builds everything from Settings, with a start/stop lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.bot import Bot
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.playbooks import PlaybookSet, load_playbooks
+from bot.port import ChatPort
+from bot.render import Renderer
+from bot.service.base import Deps, Options
+from storage import migrate
+from storage.database import Database
+
+log = logging.getLogger("warroom.app")
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    playbooks: PlaybookSet
+    renderer: Renderer
+    bot: Bot
+
+    async def stop(self) -> None:
+        await self.db.dispose()
+
+
+def load_configuration(settings: Settings) -> tuple[PlaybookSet, Renderer]:
+    """Playbooks and templates: raises PlaybookError / TemplateProblem on bad files."""
+    playbooks = load_playbooks(settings.playbooks_dir, severities=settings.severity_scale)
+    renderer = Renderer(
+        override_dir=settings.playbooks_dir / "templates", timezone=settings.timezone
+    )
+    return playbooks, renderer
+
+
+async def build(
+    settings: Settings,
+    *,
+    port: ChatPort,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    upgrade: bool = True,
+) -> App:
+    playbooks, renderer = load_configuration(settings)
+    database = db or Database.connect(settings.database_url)
+    if upgrade:
+        await migrate.upgrade(database)
+    deps = Deps(
+        port=port,
+        renderer=renderer,
+        playbooks=playbooks,
+        severities=settings.severity_scale,
+        clock=clock or SystemClock(),
+        db=database,
+        options=Options(
+            command_name=settings.command_name,
+            announce_channel=settings.announce_channel,
+            timezone=settings.timezone,
+        ),
+    )
+    return App(
+        settings=settings, db=database, playbooks=playbooks, renderer=renderer, bot=Bot(deps)
+    )

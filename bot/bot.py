@@ -1,0 +1,307 @@
+"""`Bot.handle`: the one entry point for every inbound event, from every platform.
+
+It parses, opens one transaction (claiming the event's idempotency key in it), runs the
+use case, commits, then runs the chat effects and returns the private reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import commands as cmd
+from bot.domain import status as lifecycle
+from bot.effects import EffectRunner
+from bot.errors import UserError
+from bot.events import (
+    ButtonPressed,
+    CommandInvoked,
+    InboundEvent,
+    MemberJoined,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ModalSubmitted,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.port import Outcome, RichMessage
+from bot.service import capture, declare, queries, records, triage
+from bot.service import lifecycle as life
+from bot.service.base import Actor, Deps, Result
+from bot.views import incident_ref
+from storage import repository as repo
+from storage.tables import Incident
+
+log = logging.getLogger("warroom.bot")
+
+DEFAULT_REACTIONS = {
+    "rotating_light": "escalate",
+    "🚨": "escalate",
+    "pushpin": "pin",
+    "📌": "pin",
+}
+
+Handler = Callable[[AsyncSession, Incident | None], Awaitable[Result]]
+CaptureHandler = Callable[[AsyncSession, Incident], Awaitable[Result]]
+
+
+class Bot:
+    def __init__(self, deps: Deps, *, reactions: dict[str, str] | None = None) -> None:
+        self.deps = deps
+        self.reactions = reactions if reactions is not None else dict(DEFAULT_REACTIONS)
+        self.runner = EffectRunner(
+            db=deps.db, port=deps.port, renderer=deps.renderer, clock=deps.clock
+        )
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        actor = Actor(user=event.user, channel=event.channel, at=event.at or self.deps.clock.now())
+        try:
+            return await self._dispatch(event, actor)
+        except UserError as exc:
+            return Outcome(reply=self._error(exc))
+        except Exception:
+            reference = secrets.token_hex(4)
+            number = await self._incident_number(actor.channel.id)
+            log.exception(
+                "unexpected error (ref %s, incident %s) handling %s",
+                reference,
+                incident_ref(number) if number else "none",
+                type(event).__name__,
+            )
+            return Outcome(
+                reply=self.deps.renderer.message(
+                    "apology",
+                    reference=reference,
+                    incident_ref=incident_ref(number) if number else "",
+                )
+            )
+
+    def _error(self, exc: UserError) -> RichMessage:
+        return self.deps.renderer.message(
+            "error", message=exc.message, usage=exc.usage, suggestion=exc.suggestion
+        )
+
+    async def _incident_number(self, channel_id: str) -> int | None:
+        try:
+            async with self.deps.db.reader() as tx:
+                row = await repo.incident_by_channel(tx, channel_id=channel_id)
+                return row.number if row else None
+        except Exception:
+            return None
+
+    # --- dispatch ---------------------------------------------------------------------
+
+    async def _dispatch(self, event: InboundEvent, actor: Actor) -> Outcome:
+        match event:
+            case CommandInvoked():
+                command = cmd.parse(event.text, severity_names=self.deps.severities.names)
+                return await self._command(command, event.key, actor)
+            case ButtonPressed():
+                return await self._button(event, actor)
+            case ModalSubmitted():
+                return await self._command(self._modal_command(event), event.key, actor)
+            case MessagePosted():
+                return await self._capture(
+                    event.key,
+                    actor,
+                    lambda tx, inc: capture.message_posted(
+                        tx,
+                        inc,
+                        actor,
+                        message_id=event.message.id,
+                        text=event.text,
+                        thread_id=event.thread_id,
+                    ),
+                )
+            case MessageEdited():
+                return await self._capture(
+                    event.key,
+                    actor,
+                    lambda tx, inc: capture.message_edited(
+                        tx, inc, actor, message_id=event.message.id, text=event.text
+                    ),
+                )
+            case MessageDeleted():
+                return await self._capture(
+                    event.key,
+                    actor,
+                    lambda tx, inc: capture.message_deleted(
+                        tx, inc, actor, message_id=event.message.id
+                    ),
+                )
+            case ReactionAdded() | ReactionRemoved():
+                return await self._reaction(event, actor)
+            case MemberJoined():
+                return await self._capture(
+                    event.key,
+                    actor,
+                    lambda tx, inc: capture.member_joined(tx, self.deps, inc, actor),
+                )
+        raise TypeError(f"unhandled event {event!r}")
+
+    async def _command(self, command: cmd.Command, key: str, actor: Actor) -> Outcome:
+        deps = self.deps
+        match command:
+            case cmd.Help(topic=topic):
+                return Outcome(reply=queries.show_help(deps, topic).reply)
+            case cmd.ListIncidents():
+                async with deps.db.reader() as tx:
+                    return Outcome(reply=(await queries.list_incidents(tx, deps)).reply)
+            case cmd.Declare():
+                plan = await declare.plan(deps, command, actor)
+                return await self._transact(
+                    key,
+                    actor,
+                    None,
+                    lambda tx, _: declare.declare(tx, deps, command, actor, event_key=key, p=plan),
+                )
+        return await self._transact(key, actor, command, self._incident_handler(command, actor))
+
+    def _incident_handler(self, command: cmd.Command, actor: Actor) -> Handler:
+        deps = self.deps
+
+        async def run(tx: AsyncSession, incident: Incident | None) -> Result:
+            assert incident is not None
+            match command:
+                case cmd.SetSeverity(level=level):
+                    return await triage.set_severity(
+                        tx, deps, incident, actor, target=deps.severities.get(level)
+                    )
+                case cmd.Escalate():
+                    return await triage.escalate(tx, deps, incident, actor, up=True)
+                case cmd.Deescalate():
+                    return await triage.escalate(tx, deps, incident, actor, up=False)
+                case cmd.SetStatus(state=state):
+                    return await life.change_status(
+                        tx, deps, incident, actor, target=lifecycle.parse(state)
+                    )
+                case cmd.AssignRole(role=role, user=user):
+                    return await triage.assign_role(
+                        tx, deps, incident, actor, role=role, user_ref=user
+                    )
+                case cmd.PostUpdate(text=text):
+                    return await records.post_update(tx, deps, incident, actor, text=text)
+                case cmd.AddNote(text=text):
+                    return await records.add_note(tx, deps, incident, actor, text=text)
+                case cmd.AddTask(text=text, owner=owner):
+                    return await records.add_task(
+                        tx, deps, incident, actor, text=text, owner_ref=owner
+                    )
+                case cmd.CompleteTask(number=number):
+                    return await records.complete_task(tx, deps, incident, actor, number=number)
+                case cmd.ListTasks():
+                    return await records.list_tasks(tx, deps, incident)
+                case cmd.ShowTimeline():
+                    return await records.show_timeline(tx, deps, incident)
+                case cmd.Resolve(summary=summary):
+                    return await life.resolve(tx, deps, incident, actor, summary=summary)
+                case cmd.Reopen():
+                    return await life.reopen(tx, deps, incident, actor)
+            raise TypeError(f"unhandled command {command!r}")
+
+        return run
+
+    async def _transact(
+        self, key: str, actor: Actor, command: cmd.Command | None, handler: Handler
+    ) -> Outcome:
+        deps = self.deps
+        async with deps.db.transaction() as tx:
+            if not await repo.claim_event(tx, key=key, at=actor.at):
+                return Outcome(duplicate=True)
+            incident = None
+            if command is not None:
+                incident = await repo.incident_by_channel(tx, channel_id=actor.channel.id)
+                if incident is None:
+                    name = cmd.name_of(command)
+                    raise UserError(
+                        f"`{name}` only works inside an incident channel. Run it there, "
+                        f"or see `/{deps.options.command_name} list` for open incidents.",
+                        usage=cmd.SPECS[name].usage,
+                    )
+            result = await handler(tx, incident)
+        incident_id = result.incident_id or (incident.id if incident else None)
+        reply = result.reply
+        if result.then is not None:
+            reply = await result.then(self.runner)
+        await self.runner.run_all(result.effects, incident_id=incident_id)
+        number = result.incident_number or (incident.number if incident else None)
+        return Outcome(reply=reply, incident_number=number)
+
+    async def _capture(self, key: str, actor: Actor, handler: CaptureHandler) -> Outcome:
+        """Chat activity: recorded only in incident channels; elsewhere ignored."""
+        async with self.deps.db.transaction() as tx:
+            incident = await repo.incident_by_channel(tx, channel_id=actor.channel.id)
+            if incident is None:
+                return Outcome()
+            if not await repo.claim_event(tx, key=key, at=actor.at):
+                return Outcome(duplicate=True)
+            result = await handler(tx, incident)
+        await self.runner.run_all(result.effects, incident_id=incident.id)
+        return Outcome(reply=result.reply, incident_number=incident.number)
+
+    async def _reaction(self, event: ReactionAdded | ReactionRemoved, actor: Actor) -> Outcome:
+        action = self.reactions.get(event.emoji.strip(":"))
+        added = isinstance(event, ReactionAdded)
+        deps = self.deps
+        if action == "pin":
+            return await self._capture(
+                event.key,
+                actor,
+                lambda tx, inc: capture.mark_key_message(
+                    tx, inc, actor, message_id=event.message.id, on=added
+                ),
+            )
+        if action == "escalate" and added:
+            return await self._capture(
+                event.key,
+                actor,
+                lambda tx, inc: triage.escalate(
+                    tx, deps, inc, actor, up=True, reason=f"{event.emoji} reaction"
+                ),
+            )
+        return Outcome()
+
+    async def _button(self, event: ButtonPressed, actor: Actor) -> Outcome:
+        mention = f"<@{actor.user.id}>"
+        match event.action_id:
+            case "incident.take_commander":
+                command: cmd.Command = cmd.AssignRole(role="commander", user=mention)
+            case "incident.take_comms":
+                command = cmd.AssignRole(role="comms", user=mention)
+            case "incident.resolve":
+                return Outcome(modal="resolve", modal_context={"incident": event.value})
+            case "incident.post_update":
+                return Outcome(modal="update", modal_context={"incident": event.value})
+            case _:
+                raise UserError(f"That button (`{event.action_id}`) is not one of warroom's.")
+        return await self._command(command, event.key, actor)
+
+    def _modal_command(self, event: ModalSubmitted) -> cmd.Command:
+        v = event.values
+        match event.modal_id:
+            case "declare":
+                return cmd.Declare(
+                    title=v.get("title", "").strip() or _missing("title"),
+                    severity=v.get("severity") or None,
+                    playbook=v.get("playbook") or None,
+                    impact=v.get("impact") or None,
+                    urgency=v.get("urgency") or None,
+                    commander=v.get("commander") or None,
+                    summary=v.get("summary", ""),
+                    private=v.get("private") == "true",
+                    drill=v.get("drill") == "true",
+                )
+            case "update":
+                return cmd.PostUpdate(text=v.get("text", "").strip() or _missing("update"))
+            case "resolve":
+                return cmd.Resolve(summary=v.get("summary", ""))
+        raise UserError(f"That form (`{event.modal_id}`) is not one of warroom's.")
+
+
+def _missing(what: str) -> NoReturn:
+    raise UserError(f"The {what} is required.")

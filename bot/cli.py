@@ -1,0 +1,171 @@
+"""The `warroom` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.config import Settings
+
+CONNECT_HINT = """\
+No chat tokens are configured, so warroom is running the local console.
+To connect a chat platform, put tokens in .env (see .env.example):
+  Slack:   WARROOM_SLACK_BOT_TOKEN and WARROOM_SLACK_APP_TOKEN (Socket Mode)
+  Discord: WARROOM_DISCORD_TOKEN
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="warroom",
+        description="Self-hosted ChatOps incident response for Slack, Discord and the terminal.",
+    )
+    p.add_argument("--version", action="version", version=f"warroom {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="start the bot (Slack/Discord when configured, else console)")
+    sub.add_parser("console", help="an interactive chat workspace in the terminal")
+    sub.add_parser("demo", help="play a scripted incident from declare to resolve")
+    sub.add_parser("check", help="validate settings, playbooks and templates")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply database migrations")
+    inc = sub.add_parser("incidents", help="inspect incidents")
+    inc_sub = inc.add_subparsers(dest="incidents_command", required=True, metavar="ACTION")
+    lst = inc_sub.add_parser("list", help="list incidents")
+    lst.add_argument("--all", action="store_true", help="include resolved and closed")
+    return p
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(x) for x in err["loc"])
+            print(f"warroom: setting WARROOM_{field.upper()}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configuration_errors(settings: Settings) -> list[str]:
+    from bot.app import load_configuration
+    from bot.playbooks import PlaybookError
+    from bot.render import TemplateProblem
+
+    try:
+        load_configuration(settings)
+    except PlaybookError as exc:
+        return [str(p) for p in exc.problems]
+    except TemplateProblem as exc:
+        return [str(exc)]
+    return []
+
+
+async def _console(settings: Settings) -> int:
+    from adapters.console.app import build_console
+    from adapters.console.repl import run_repl
+
+    app, session = await build_console(settings)
+    try:
+        await run_repl(session)
+    finally:
+        await app.stop()
+    return 0
+
+
+async def _incidents_list(settings: Settings, show_all: bool) -> int:
+    from bot.views import incident_ref
+    from storage import migrate
+    from storage import repository as repo
+    from storage.database import Database
+
+    db = Database.connect(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.reader() as tx:
+            rows = await (repo.all_incidents(tx) if show_all else repo.open_incidents(tx))
+        if not rows:
+            print("no incidents" if show_all else "no open incidents")
+        for r in rows:
+            print(
+                f"{incident_ref(r.number):8} {r.severity:5} {r.status:13} "
+                f"#{r.channel_name or '-':30} {r.title}"
+            )
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage import migrate
+    from storage.database import Database
+
+    db = Database.connect(settings.database_url)
+    try:
+        revision = await migrate.upgrade(db)
+    except migrate.SchemaTooNew as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(f"database at revision {revision}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command in ("run", "console", "demo", "check"):
+        problems = _configuration_errors(settings)
+        if problems:
+            print(
+                f"warroom: {len(problems)} problem(s) in {settings.playbooks_dir}:", file=sys.stderr
+            )
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+    match args.command:
+        case "check":
+            from bot.app import load_configuration
+
+            playbooks, _ = load_configuration(settings)
+            print(
+                f"ok: {len(playbooks.names)} playbooks ({', '.join(playbooks.names)}), "
+                f"severities {settings.severity_scale.usage}"
+            )
+            return 0
+        case "run":
+            if settings.has_slack or settings.has_discord:
+                which = "Slack" if settings.has_slack else "Discord"
+                print(
+                    f"warroom: {which} tokens are set, but this version of warroom has no "
+                    f"{which} adapter yet. Unset them to use the console.",
+                    file=sys.stderr,
+                )
+                return 2
+            print(CONNECT_HINT)
+            return asyncio.run(_console(settings))
+        case "console":
+            return asyncio.run(_console(settings))
+        case "demo":
+            from adapters.console.demo import run_demo
+
+            asyncio.run(run_demo(settings, sys.stdout))
+            return 0
+        case "db":
+            return asyncio.run(_db_upgrade(settings))
+        case "incidents":
+            return asyncio.run(_incidents_list(settings, args.all))
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Settings from the environment and `.env` (prefix `WARROOM_`). Read only in the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.severity import DEFAULT_LEVELS, SeverityScale
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WARROOM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///warroom.db"
+    playbooks_dir: Path = Path("playbooks")
+    severities: str = DEFAULT_LEVELS
+    announce_channel: str = "incidents"
+    command_name: str = "incident"
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    postmortem_dir: Path = Path("postmortems")
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    discord_token: SecretStr | None = None
+
+    demo_speed: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("severities")
+    @classmethod
+    def _valid_levels(cls, v: str) -> str:
+        SeverityScale.parse(v)
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {v!r}; use an IANA name like Europe/Paris"
+            ) from None
+        return v
+
+    @field_validator("command_name")
+    @classmethod
+    def _valid_command(cls, v: str) -> str:
+        v = v.lstrip("/")
+        if not v or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError("use letters, digits, '-' and '_'")
+        return v
+
+    @property
+    def severity_scale(self) -> SeverityScale:
+        return SeverityScale.parse(self.severities)
+
+    @property
+    def has_slack(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def has_discord(self) -> bool:
+        return self.discord_token is not None

@@ -1,0 +1,1 @@
+"""Pure incident rules: no I/O, no chat SDK, no database."""

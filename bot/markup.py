@@ -1,0 +1,53 @@
+"""Mention tokens inside neutral message text.
+
+The core never writes a platform's mention syntax. It writes a token that users cannot
+type (control characters are stripped from inbound text), and each adapter replaces the
+tokens with real mentions while escaping everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_OPEN = "\x02"
+_CLOSE = "\x03"
+_TOKEN = re.compile(f"{_OPEN}([@#])([^{_CLOSE}]*){_CLOSE}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    kind: str  # "@" user, "#" channel
+    id: str
+
+
+def mention(user_id: str) -> str:
+    return f"{_OPEN}@{user_id}{_CLOSE}"
+
+
+def channel_link(channel_id: str) -> str:
+    return f"{_OPEN}#{channel_id}{_CLOSE}"
+
+
+def clean_user_text(text: str) -> str:
+    """Strip control characters (and so any forged token) from text a user typed."""
+    return _CONTROL.sub("", text)
+
+
+def split(text: str) -> list[str | Mention]:
+    """Split text into plain runs and mention tokens, in order."""
+    parts: list[str | Mention] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            parts.append(text[pos : m.start()])
+        parts.append(Mention(kind=m.group(1), id=m.group(2)))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+    return parts
+
+
+def mentioned_user_ids(text: str) -> list[str]:
+    return [p.id for p in split(text) if isinstance(p, Mention) and p.kind == "@"]

@@ -1,0 +1,151 @@
+"""Loading and validating the playbooks folder, and choosing a playbook at declare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from bot.domain.severity import SeverityScale
+from bot.domain.suggest import closest
+from bot.errors import UserError
+from bot.playbook import Playbook
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookProblem:
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f" field `{self.field}`" if self.field else ""
+        return f"{self.file}:{where} {self.reason}"
+
+
+class PlaybookError(Exception):
+    """One or more playbook files are invalid. `problems` names each file, field and reason."""
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class PlaybookSet:
+    def __init__(self, playbooks: dict[str, Playbook]) -> None:
+        self.by_name = playbooks
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.by_name)
+
+    def get(self, name: str) -> Playbook:
+        found = self.by_name.get(name) or self.by_name.get(name.lower())
+        if found is None:
+            raise UserError(
+                f"There is no playbook named `{name}`.",
+                usage=" | ".join(self.names),
+                suggestion=closest(name, self.names),
+            )
+        return found
+
+    def choose(self, *, title: str, severity: str | None) -> Playbook:
+        """The playbook whose match rules fit best; ties go to the default, then by name."""
+        ranked = sorted(
+            self.by_name.values(),
+            key=lambda p: (
+                -p.match.score(title=title, severity=severity),
+                not p.match.default,
+                p.name,
+            ),
+        )
+        return ranked[0]
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_playbook(path: Path, *, severities: SeverityScale) -> Playbook:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise PlaybookError([PlaybookProblem(path.name, "", f"{where}not valid YAML")]) from None
+    except OSError as exc:
+        raise PlaybookError([PlaybookProblem(path.name, "", str(exc))]) from None
+    if not isinstance(raw, dict):
+        raise PlaybookError([PlaybookProblem(path.name, "", "must be a mapping of fields")])
+    try:
+        playbook = Playbook.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            PlaybookProblem(
+                path.name,
+                _field_path(err["loc"]),
+                "is required" if err["type"] == "missing" else err["msg"],
+            )
+            for err in exc.errors()
+        ]
+        raise PlaybookError(problems) from None
+    _check_severity_names(path.name, playbook, severities)
+    return playbook
+
+
+def _check_severity_names(file: str, pb: Playbook, severities: SeverityScale) -> None:
+    problems: list[PlaybookProblem] = []
+    for level in pb.update_cadence:
+        if severities.find(level) is None:
+            problems.append(
+                PlaybookProblem(
+                    file,
+                    f"update_cadence.{level}",
+                    f"unknown severity; levels are {severities.usage}",
+                )
+            )
+    for level in pb.match.severities:
+        if severities.find(level) is None:
+            problems.append(
+                PlaybookProblem(file, "match.severities", f"unknown severity {level!r}")
+            )
+    if pb.matrix is not None:
+        for imp, row in pb.matrix.severity.items():
+            for urg, level in row.items():
+                if severities.find(level) is None:
+                    problems.append(
+                        PlaybookProblem(
+                            file, f"matrix.severity.{imp}.{urg}", f"unknown severity {level!r}"
+                        )
+                    )
+    if problems:
+        raise PlaybookError(problems)
+
+
+def load_playbooks(folder: Path, *, severities: SeverityScale) -> PlaybookSet:
+    """Load every `*.yaml`/`*.yml` in `folder`. Collects all problems before raising."""
+    if not folder.is_dir():
+        raise PlaybookError([PlaybookProblem(str(folder), "", "playbooks folder not found")])
+    playbooks: dict[str, Playbook] = {}
+    problems: list[PlaybookProblem] = []
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for path in files:
+        try:
+            pb = load_playbook(path, severities=severities)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+            continue
+        if pb.name in playbooks:
+            problems.append(PlaybookProblem(path.name, "name", f"duplicate name {pb.name!r}"))
+            continue
+        playbooks[pb.name] = pb
+    if not files:
+        problems.append(PlaybookProblem(str(folder), "", "no playbook files (*.yaml) found"))
+    if problems:
+        raise PlaybookError(problems)
+    return PlaybookSet(playbooks)

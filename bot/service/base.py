@@ -1,0 +1,93 @@
+"""What every use case needs: dependencies, the acting context and the result type."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.domain.severity import SeverityScale
+from bot.errors import UserError
+from bot.playbook import Playbook
+from bot.playbooks import PlaybookSet
+from bot.port import ChannelRef, ChatPort, RichMessage, UserRef
+from bot.render import Renderer
+from bot.views import IncidentView, build_view
+from storage import repository as repo
+from storage.database import Database
+from storage.tables import Incident
+
+if TYPE_CHECKING:
+    from bot.effects import EffectRunner
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    command_name: str = "incident"
+    announce_channel: str = "incidents"
+    timezone: str = "UTC"
+
+
+@dataclass(slots=True)
+class Deps:
+    port: ChatPort
+    renderer: Renderer
+    playbooks: PlaybookSet
+    severities: SeverityScale
+    clock: Clock
+    db: Database
+    options: Options = field(default_factory=Options)
+
+    def playbook_for(self, incident: Incident) -> Playbook | None:
+        return self.playbooks.by_name.get(incident.playbook)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it, where, and when."""
+
+    user: UserRef
+    channel: ChannelRef
+    at: datetime
+
+
+@dataclass(slots=True)
+class Effect:
+    """A chat-platform call to make after commit. `what` names it in failure reports."""
+
+    what: str
+    run: Callable[[], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class Result:
+    reply: RichMessage | None = None
+    effects: list[Effect] = field(default_factory=list)
+    # A post-commit step whose return value replaces `reply` (declare needs the channel).
+    then: Callable[[EffectRunner], Awaitable[RichMessage | None]] | None = None
+    incident_id: int | None = None
+    incident_number: int | None = None
+
+
+async def load_view(
+    tx: AsyncSession, deps: Deps, incident: Incident, *, with_tasks: bool = False
+) -> IncidentView:
+    assert incident.id is not None
+    roles = await repo.roles(tx, incident_id=incident.id)
+    tasks = await repo.tasks(tx, incident_id=incident.id) if with_tasks else ()
+    return build_view(incident, playbook=deps.playbook_for(incident), roles=roles, tasks=tasks)
+
+
+async def resolve_user(deps: Deps, ref: str) -> UserRef:
+    user = await deps.port.resolve_user(ref=ref)
+    if user is None:
+        raise UserError(f"I can't find the user `{ref}` on {deps.port.platform}.")
+    return user
+
+
+def touch(incident: Incident, at: datetime) -> None:
+    incident.updated_at = at

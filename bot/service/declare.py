@@ -1,0 +1,335 @@
+"""Declare: record the incident in one transaction, then open its channel and spread word.
+
+The incident, its roles and its first timeline entries commit together. Chat setup runs
+after commit: create the channel (suffixing the name on collision), then post and pin
+the card, invite people, set the topic and announce. If the channel cannot be created
+at all, the incident is removed again so that nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.commands import Declare
+from bot.domain.naming import channel_name, with_suffix
+from bot.domain.severity import Severity
+from bot.domain.timeline import EventKind
+from bot.errors import UserError
+from bot.markup import clean_user_text
+from bot.playbook import COMMANDER, COMMS, Playbook
+from bot.port import (
+    Capability,
+    ChannelNameTaken,
+    ChannelRef,
+    ChatError,
+    RichMessage,
+    UserRef,
+)
+from bot.service import surfaces
+from bot.service.base import Actor, Deps, Effect, Result, load_view, resolve_user
+from bot.views import IncidentView, incident_ref
+from storage import repository as repo
+from storage.tables import (
+    Incident,
+    Participant,
+    ProcessedEvent,
+    RoleAssignment,
+    TimelineEntry,
+)
+
+if TYPE_CHECKING:
+    from bot.effects import EffectRunner
+
+log = logging.getLogger("warroom.declare")
+MAX_NAME_ATTEMPTS = 20
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything decided before the transaction: no I/O happens inside it but the DB."""
+
+    playbook: Playbook
+    severity: Severity
+    title: str
+    roles: dict[str, UserRef]
+    responders: list[UserRef]
+
+
+async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
+    title = clean_user_text(command.title).strip()
+    if len(title) > MAX_TITLE:
+        raise UserError(f"The title is {len(title)} characters; keep it under {MAX_TITLE}.")
+    explicit = deps.severities.get(command.severity) if command.severity else None
+    if command.playbook:
+        playbook = deps.playbooks.get(command.playbook)
+    else:
+        playbook = deps.playbooks.choose(title=title, severity=explicit.name if explicit else None)
+    if command.impact is not None and command.urgency is not None:
+        if playbook.matrix is None:
+            with_matrix = [p.name for p in deps.playbooks.by_name.values() if p.matrix]
+            hint = f" Playbooks with one: {', '.join(with_matrix)}." if with_matrix else ""
+            raise UserError(
+                f"The `{playbook.name}` playbook has no impact × urgency matrix; "
+                f"give a severity level instead.{hint}",
+                usage=deps.severities.usage,
+            )
+        level = playbook.matrix.to_matrix().lookup(impact=command.impact, urgency=command.urgency)
+        severity = deps.severities.get(level)
+    else:
+        severity = explicit or deps.severities.default()
+
+    roles: dict[str, UserRef] = {}
+    for key, ref in ((COMMANDER, command.commander), (COMMS, command.comms)):
+        if ref:
+            roles[key] = await resolve_user(deps, ref)
+    for key, spec in playbook.roles.items():
+        if key not in roles and spec.default_assignee:
+            user = await deps.port.resolve_user(ref=spec.default_assignee)
+            if user is not None:
+                roles[key] = user
+            else:
+                log.warning(
+                    "playbook %s: default %s %r is not a known user",
+                    playbook.name,
+                    key,
+                    spec.default_assignee,
+                )
+    roles.setdefault(COMMANDER, actor.user)
+    roles.setdefault(COMMS, actor.user)
+    responders = []
+    for ref in playbook.responders:
+        user = await deps.port.resolve_user(ref=ref)
+        if user is not None:
+            responders.append(user)
+    return Plan(
+        playbook=playbook, severity=severity, title=title, roles=roles, responders=responders
+    )
+
+
+async def record(tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, p: Plan) -> Incident:
+    number = await repo.next_incident_number(tx)
+    impact = command.impact.lower() if command.impact else None
+    urgency = command.urgency.lower() if command.urgency else None
+    incident = Incident(
+        number=number,
+        title=p.title,
+        summary=clean_user_text(command.summary).strip(),
+        severity=p.severity.name,
+        status="investigating",
+        playbook=p.playbook.name,
+        impact=impact,
+        urgency=urgency,
+        private=command.private or p.playbook.channel.private,
+        drill=command.drill,
+        platform=deps.port.platform,
+        declared_by_id=actor.user.id,
+        declared_by_name=actor.user.name,
+        origin_channel_id=actor.channel.id,
+        declared_at=actor.at,
+        updated_at=actor.at,
+    )
+    tx.add(incident)
+    await tx.flush()
+    assert incident.id is not None
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=actor.at,
+        kind=EventKind.DECLARED,
+        actor_id=actor.user.id,
+        actor_name=actor.user.name,
+        text=p.title,
+        data={
+            "severity": p.severity.name,
+            "playbook": p.playbook.name,
+            "private": incident.private,
+            "drill": incident.drill,
+            "impact": impact,
+            "urgency": urgency,
+        },
+    )
+    for role, user in p.roles.items():
+        await repo.assign_role(
+            tx,
+            incident_id=incident.id,
+            role=role,
+            user_id=user.id,
+            user_name=user.name,
+            at=actor.at,
+        )
+        repo.add_timeline(
+            tx,
+            incident_id=incident.id,
+            at=actor.at,
+            kind=EventKind.ROLE,
+            actor_id=actor.user.id,
+            actor_name=actor.user.name,
+            text=f"{p.playbook.role_label(role)}: {user.label}",
+            data={"role": role, "user_id": user.id, "user_name": user.name},
+        )
+    for user in {u.id: u for u in [actor.user, *p.roles.values()]}.values():
+        await repo.add_participant(
+            tx, incident_id=incident.id, user_id=user.id, user_name=user.name, at=actor.at
+        )
+    return incident
+
+
+async def _create_channel(deps: Deps, base: str, private: bool) -> ChannelRef:
+    private = private and Capability.PRIVATE_CHANNELS in deps.port.capabilities
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = base if attempt == 0 else with_suffix(base, attempt)
+        try:
+            return await deps.port.create_channel(name=name, private=private)
+        except ChannelNameTaken:
+            continue
+    raise ChatError(
+        f"every channel name from {base} to {with_suffix(base, MAX_NAME_ATTEMPTS)} is taken"
+    )
+
+
+async def _forget(deps: Deps, incident_id: int, key: str) -> None:
+    """Undo the declare transaction when no channel could be created."""
+    async with deps.db.transaction() as tx:
+        await tx.exec(delete(TimelineEntry).where(col(TimelineEntry.incident_id) == incident_id))
+        await tx.execute(
+            delete(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id)
+        )
+        await tx.exec(delete(Participant).where(col(Participant.incident_id) == incident_id))
+        await tx.exec(delete(Incident).where(col(Incident.id) == incident_id))
+        await tx.exec(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
+
+
+async def declare(
+    tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, *, event_key: str, p: Plan
+) -> Result:
+    incident = await record(tx, deps, command, actor, p)
+    assert incident.id is not None
+    incident_id, number = incident.id, incident.number
+
+    async def then(runner: EffectRunner) -> RichMessage:
+        channel = await _open_channel(
+            deps, incident_id=incident_id, number=number, event_key=event_key, p=p
+        )
+        await runner.run_all(
+            _spread_word(deps, incident_id, channel, p, actor), incident_id=incident_id
+        )
+        async with deps.db.reader() as rtx:
+            row = await repo.incident_by_id(rtx, incident_id=incident_id)
+            assert row is not None
+            view = await load_view(rtx, deps, row)
+        return deps.renderer.message(
+            "declared", incident=view, announced=bool(row.announce_message_id)
+        )
+
+    return Result(incident_id=incident_id, incident_number=number, then=then)
+
+
+async def _open_channel(
+    deps: Deps, *, incident_id: int, number: int, event_key: str, p: Plan
+) -> ChannelRef:
+    base = channel_name(
+        p.playbook.channel.name_template, number=number, title=p.title, severity=p.severity.name
+    )
+    async with deps.db.reader() as tx:
+        incident = await repo.incident_by_id(tx, incident_id=incident_id)
+        assert incident is not None
+        private = incident.private
+    try:
+        channel = await _create_channel(deps, base, private)
+    except Exception as exc:
+        log.exception("%s: channel creation failed; rolling the declare back", incident_ref(number))
+        await _forget(deps, incident_id, event_key)
+        raise UserError(
+            f"Could not create the incident channel `{base}` on {deps.port.platform}: {exc}. "
+            "Nothing was recorded; try again."
+        ) from exc
+    async with deps.db.transaction() as tx:
+        row = await repo.incident_by_id(tx, incident_id=incident_id)
+        assert row is not None
+        row.channel_id, row.channel_name = channel.id, channel.name
+        repo.add_timeline(
+            tx,
+            incident_id=incident_id,
+            at=deps.clock.now(),
+            kind=EventKind.CHANNEL_CREATED,
+            text=f"#{channel.name}",
+            data={"channel_id": channel.id, "name": channel.name},
+        )
+    return channel
+
+
+def _spread_word(
+    deps: Deps, incident_id: int, channel: ChannelRef, p: Plan, actor: Actor
+) -> list[Effect]:
+    """Card (posted, then pinned), invitations, topic and announcement: each its own effect."""
+    port = deps.port
+    invitees = sorted({u.id for u in [actor.user, *p.roles.values(), *p.responders]})
+
+    async def view() -> tuple[Incident, IncidentView]:
+        async with deps.db.reader() as tx:
+            row = await repo.incident_by_id(tx, incident_id=incident_id)
+            assert row is not None
+            return row, await load_view(tx, deps, row)
+
+    async def post_card() -> None:
+        _, v = await view()
+        ref = await port.post_message(channel_id=channel.id, message=surfaces.card(deps, v))
+        async with deps.db.transaction() as tx:
+            row = await repo.incident_by_id(tx, incident_id=incident_id)
+            assert row is not None
+            row.card_message_id = ref.id
+        if Capability.PIN in port.capabilities:
+            await port.pin(ref=ref)
+
+    async def invite() -> None:
+        await port.invite(channel_id=channel.id, user_ids=invitees)
+        async with deps.db.transaction() as tx:
+            repo.add_timeline(
+                tx,
+                incident_id=incident_id,
+                at=deps.clock.now(),
+                kind=EventKind.INVITED,
+                text=", ".join(invitees),
+                data={"user_ids": invitees},
+            )
+
+    async def set_topic() -> None:
+        _, v = await view()
+        await port.set_topic(channel_id=channel.id, topic=surfaces.topic(deps, v))
+
+    async def announce() -> None:
+        row, v = await view()
+        name = p.playbook.announce_channel or deps.options.announce_channel
+        if row.private or row.drill or not name:
+            return
+        target = await port.find_channel(name=name)
+        if target is None:
+            raise ChatError(f"the announcement channel #{name} does not exist")
+        ref = await port.post_message(channel_id=target.id, message=surfaces.announcement(deps, v))
+        async with deps.db.transaction() as tx:
+            row2 = await repo.incident_by_id(tx, incident_id=incident_id)
+            assert row2 is not None
+            row2.announce_channel_id, row2.announce_message_id = ref.channel_id, ref.id
+            repo.add_timeline(
+                tx,
+                incident_id=incident_id,
+                at=deps.clock.now(),
+                kind=EventKind.ANNOUNCED,
+                text=f"#{name}",
+                data={"channel_id": ref.channel_id, "message_id": ref.id},
+            )
+
+    effects = [Effect("post and pin the incident card", post_card)]
+    if Capability.INVITE in port.capabilities and invitees:
+        effects.append(Effect("invite the responders", invite))
+    if Capability.TOPIC in port.capabilities:
+        effects.append(Effect("set the channel topic", set_topic))
+    effects.append(Effect("announce the incident", announce))
+    return effects

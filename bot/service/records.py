@@ -1,0 +1,241 @@
+"""Updates, notes, tasks and the timeline view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.status import Status
+from bot.domain.timeline import EventKind
+from bot.errors import UserError
+from bot.markup import clean_user_text, mention
+from bot.port import RichMessage
+from bot.service import notices, surfaces
+from bot.service.base import Actor, Deps, Result, load_view, resolve_user, touch
+from bot.views import incident_ref
+from storage import repository as repo
+from storage.tables import Incident, Task, TimelineEntry
+
+MAX_TEXT = 3000
+TIMELINE_SHOWN = 50
+
+
+def _text(text: str, what: str) -> str:
+    cleaned = clean_user_text(text).strip()
+    if not cleaned:
+        raise UserError(f"The {what} is empty.")
+    if len(cleaned) > MAX_TEXT:
+        raise UserError(f"The {what} is {len(cleaned)} characters; the limit is {MAX_TEXT}.")
+    return cleaned
+
+
+async def post_update(
+    tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, text: str
+) -> Result:
+    body = _text(text, "update")
+    if incident.status == Status.CLOSED:
+        raise UserError(f"{incident_ref(incident.number)} is closed; it takes no more updates.")
+    assert incident.id is not None
+    incident.latest_update = body
+    touch(incident, actor.at)
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=actor.at,
+        kind=EventKind.UPDATE,
+        actor_id=actor.user.id,
+        actor_name=actor.user.name,
+        text=body,
+    )
+    view = await load_view(tx, deps, incident)
+    sev = deps.severities.find(incident.severity)
+    message = deps.renderer.message(
+        "update",
+        incident=view,
+        text=body,
+        actor=actor.user,
+        at=actor.at,
+        colour=sev.colour if sev else "",
+    )
+    return Result(
+        effects=[
+            notices.post(deps, incident, message, "post the update in the incident channel"),
+            notices.broadcast(deps, incident, message, "broadcast the update"),
+            surfaces.refresh(deps, incident.id),
+        ]
+    )
+
+
+async def add_note(
+    tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, text: str
+) -> Result:
+    body = _text(text, "note")
+    assert incident.id is not None
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=actor.at,
+        kind=EventKind.NOTE,
+        actor_id=actor.user.id,
+        actor_name=actor.user.name,
+        text=body,
+    )
+    return Result(
+        reply=RichMessage(
+            text=deps.renderer.text("note_added.j2", incident=_Ref(incident_ref(incident.number)))
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    ref: str
+
+
+async def add_task(
+    tx: AsyncSession,
+    deps: Deps,
+    incident: Incident,
+    actor: Actor,
+    *,
+    text: str,
+    owner_ref: str | None,
+) -> Result:
+    body = _text(text, "task")
+    owner = await resolve_user(deps, owner_ref) if owner_ref else None
+    assert incident.id is not None
+    number = await repo.next_task_number(tx, incident_id=incident.id)
+    task = Task(
+        incident_id=incident.id,
+        number=number,
+        text=body,
+        owner_id=owner.id if owner else None,
+        owner_name=owner.name if owner else "",
+        created_by_id=actor.user.id,
+        created_at=actor.at,
+    )
+    tx.add(task)
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=actor.at,
+        kind=EventKind.TASK_ADDED,
+        actor_id=actor.user.id,
+        actor_name=actor.user.name,
+        text=body,
+        data={"task": number, "owner_id": task.owner_id, "owner_name": task.owner_name},
+    )
+    message = deps.renderer.message("task_added", actor=actor.user, task=task)
+    effects = [notices.post(deps, incident, message, "announce the new task")]
+    if owner is not None:
+        effects.insert(0, notices.invite(deps, incident, [owner.id]))
+    return Result(effects=effects)
+
+
+async def complete_task(
+    tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, number: int
+) -> Result:
+    assert incident.id is not None
+    task = await repo.task_by_number(tx, incident_id=incident.id, number=number)
+    if task is None:
+        existing = [str(t.number) for t in await repo.tasks(tx, incident_id=incident.id)]
+        listing = ", ".join(existing) if existing else "none yet"
+        raise UserError(f"There is no task #{number}. Tasks: {listing}.", usage="task done <n>")
+    if task.done:
+        raise UserError(f"Task #{number} is already done.")
+    task.done, task.done_at = True, actor.at
+    tx.add(task)
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=actor.at,
+        kind=EventKind.TASK_DONE,
+        actor_id=actor.user.id,
+        actor_name=actor.user.name,
+        text=task.text,
+        data={"task": number},
+    )
+    message = deps.renderer.message("task_done", actor=actor.user, task=task)
+    return Result(effects=[notices.post(deps, incident, message, "announce the finished task")])
+
+
+async def list_tasks(tx: AsyncSession, deps: Deps, incident: Incident) -> Result:
+    view = await load_view(tx, deps, incident, with_tasks=True)
+    return Result(reply=deps.renderer.message("tasks", incident=view))
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineLine:
+    at: datetime
+    line: str
+
+
+def describe(entry: TimelineEntry) -> str:
+    """One line for an entry; mentions are tokens so adapters render real names."""
+    who = mention(entry.actor_id) if entry.actor_id else "warroom"
+    text, data = entry.text, entry.data
+    match entry.kind:
+        case EventKind.DECLARED:
+            return f"🚨 {who} declared the incident ({data.get('severity')}): {text}"
+        case EventKind.CHANNEL_CREATED:
+            return f"💬 channel {text} created"
+        case EventKind.INVITED:
+            ids = data.get("user_ids") or []
+            return "➕ invited " + ", ".join(mention(i) for i in ids)
+        case EventKind.ANNOUNCED:
+            return f"📢 announced in {text}"
+        case EventKind.JOINED:
+            return f"👋 {who} joined"
+        case EventKind.ROLE:
+            role = text.split(":", 1)[0]
+            return f"👤 {who} made {mention(str(data.get('user_id')))} {role}"
+        case EventKind.SEVERITY:
+            return f"{'⬆️' if data.get('escalated') else '⬇️'} {who} changed severity {text}"
+        case EventKind.STATUS:
+            return f"🔄 {who} changed status {text}"
+        case EventKind.TASK_ADDED:
+            owner = f" (owner {mention(data['owner_id'])})" if data.get("owner_id") else ""
+            return f"☐ {who} added task #{data.get('task')}: {text}{owner}"
+        case EventKind.TASK_DONE:
+            return f"☑ {who} completed task #{data.get('task')}: {text}"
+        case EventKind.CHAT:
+            suffix = " _(deleted)_" if data.get("deleted") else ""
+            return f"💬 {who}: {text}{suffix}"
+        case EventKind.CHAT_EDITED:
+            return f"✏️ {who} edited a message: {text}"
+        case EventKind.CHAT_DELETED:
+            return f"🗑️ {who} deleted a message"
+        case EventKind.UPDATE:
+            return f"📣 {who} posted an update: {text}"
+        case EventKind.NOTE:
+            return f"📝 {who}: {text}"
+        case EventKind.PINNED:
+            return f"📌 {who} marked a key message: {text}"
+        case EventKind.UNPINNED:
+            return f"📍 {who} unmarked a key message: {text}"
+        case EventKind.RESOLVED:
+            return f"✅ {who} resolved the incident" + (f": {text}" if text else "")
+        case EventKind.REOPENED:
+            return f"♻️ {who} reopened the incident"
+        case EventKind.EFFECT_FAILED:
+            return f"⚠️ {text}"
+    return f"{entry.kind.replace('_', ' ')}: {text}"
+
+
+async def show_timeline(tx: AsyncSession, deps: Deps, incident: Incident) -> Result:
+    assert incident.id is not None
+    entries = await repo.timeline(tx, incident_id=incident.id)
+    shown = entries[-TIMELINE_SHOWN:]
+    view = await load_view(tx, deps, incident)
+    lines = [TimelineLine(at=e.at, line=describe(e)) for e in shown]
+    return Result(
+        reply=deps.renderer.message(
+            "timeline",
+            incident=view,
+            entries=lines,
+            omitted=len(entries) - len(shown),
+            total=len(entries),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the async database, the repository and migrations."""

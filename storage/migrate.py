@@ -1,0 +1,51 @@
+"""Apply Alembic migrations programmatically, on the same async engine warroom uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from storage.database import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer warroom than this one."""
+
+
+def alembic_config(connection: Any = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(db: Database) -> str | None:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def upgrade(db: Database) -> str:
+    """Upgrade the schema to head. Returns the revision the database is now at."""
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    current = await current_revision(db)
+    if current is not None and current not in known:
+        raise SchemaTooNew(
+            f"the database is at schema revision {current}, which this warroom does not know; "
+            "upgrade warroom before starting it"
+        )
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+    return head_revision()

@@ -1,0 +1,189 @@
+"""Queries and writes, kept in one place. Every function takes the session it works in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.tables import (
+    Incident,
+    Participant,
+    ProcessedEvent,
+    RoleAssignment,
+    Task,
+    TimelineEntry,
+)
+
+OPEN_STATUSES = ("investigating", "identified", "monitoring")
+
+
+async def claim_event(session: AsyncSession, *, key: str, at: datetime) -> bool:
+    """Record an inbound event's idempotency key. False if it was already handled."""
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = pg_insert(table).values(key=key, at=at).on_conflict_do_nothing()
+    else:
+        stmt = sqlite_insert(table).values(key=key, at=at).on_conflict_do_nothing()
+    result = await session.exec(stmt)
+    return bool(result.rowcount)
+
+
+async def next_incident_number(session: AsyncSession) -> int:
+    current = (await session.exec(select(func.max(Incident.number)))).first()
+    return int(current or 0) + 1
+
+
+async def incident_by_channel(session: AsyncSession, *, channel_id: str) -> Incident | None:
+    stmt = select(Incident).where(Incident.channel_id == channel_id)
+    return (await session.exec(stmt)).first()
+
+
+async def incident_by_number(session: AsyncSession, *, number: int) -> Incident | None:
+    return (await session.exec(select(Incident).where(Incident.number == number))).first()
+
+
+async def incident_by_id(session: AsyncSession, *, incident_id: int) -> Incident | None:
+    return await session.get(Incident, incident_id)
+
+
+async def open_incidents(session: AsyncSession) -> Sequence[Incident]:
+    stmt = (
+        select(Incident)
+        .where(col(Incident.status).in_(OPEN_STATUSES))
+        .order_by(col(Incident.number))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def all_incidents(session: AsyncSession) -> Sequence[Incident]:
+    return (await session.exec(select(Incident).order_by(col(Incident.number)))).all()
+
+
+async def roles(session: AsyncSession, *, incident_id: int) -> dict[str, RoleAssignment]:
+    stmt = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
+    return {r.role: r for r in (await session.exec(stmt)).all()}
+
+
+async def assign_role(
+    session: AsyncSession,
+    *,
+    incident_id: int,
+    role: str,
+    user_id: str,
+    user_name: str,
+    at: datetime,
+) -> RoleAssignment | None:
+    """Assign a role; returns the previous holder (None if the role was empty)."""
+    stmt = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id, RoleAssignment.role == role
+    )
+    row = (await session.exec(stmt)).first()
+    previous = None
+    if row is None:
+        row = RoleAssignment(
+            incident_id=incident_id, role=role, user_id=user_id, user_name=user_name, assigned_at=at
+        )
+    else:
+        previous = RoleAssignment(
+            incident_id=incident_id,
+            role=role,
+            user_id=row.user_id,
+            user_name=row.user_name,
+            assigned_at=row.assigned_at,
+        )
+        row.user_id, row.user_name, row.assigned_at = user_id, user_name, at
+    session.add(row)
+    return previous
+
+
+async def add_participant(
+    session: AsyncSession, *, incident_id: int, user_id: str, user_name: str, at: datetime
+) -> bool:
+    """Add someone to the incident's participants. False if they were already there."""
+    table = Participant.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    values = dict(incident_id=incident_id, user_id=user_id, user_name=user_name, joined_at=at)
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    result = await session.exec(stmt)
+    return bool(result.rowcount)
+
+
+async def participants(session: AsyncSession, *, incident_id: int) -> Sequence[Participant]:
+    stmt = (
+        select(Participant)
+        .where(Participant.incident_id == incident_id)
+        .order_by(col(Participant.joined_at))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def tasks(session: AsyncSession, *, incident_id: int) -> Sequence[Task]:
+    stmt = select(Task).where(Task.incident_id == incident_id).order_by(col(Task.number))
+    return (await session.exec(stmt)).all()
+
+
+async def task_by_number(session: AsyncSession, *, incident_id: int, number: int) -> Task | None:
+    stmt = select(Task).where(Task.incident_id == incident_id, Task.number == number)
+    return (await session.exec(stmt)).first()
+
+
+async def next_task_number(session: AsyncSession, *, incident_id: int) -> int:
+    stmt = select(func.max(Task.number)).where(Task.incident_id == incident_id)
+    return int((await session.exec(stmt)).first() or 0) + 1
+
+
+def add_timeline(
+    session: AsyncSession,
+    *,
+    incident_id: int,
+    at: datetime,
+    kind: str,
+    actor_id: str = "",
+    actor_name: str = "",
+    text: str = "",
+    message_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    entry = TimelineEntry(
+        incident_id=incident_id,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        text=text,
+        message_id=message_id,
+        data=data or {},
+    )
+    session.add(entry)
+    return entry
+
+
+async def timeline(session: AsyncSession, *, incident_id: int) -> Sequence[TimelineEntry]:
+    stmt = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def timeline_for_message(
+    session: AsyncSession, *, incident_id: int, message_id: str
+) -> Sequence[TimelineEntry]:
+    stmt = select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.message_id == message_id
+    )
+    return (await session.exec(stmt)).all()

@@ -1,0 +1,113 @@
+"""SQLModel tables. The database is the source of truth for every incident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str
+    summary: str = ""
+    severity: str
+    status: str = Field(default="investigating", index=True)
+    playbook: str
+    impact: str | None = None
+    urgency: str | None = None
+    private: bool = False
+    drill: bool = False
+    platform: str = ""
+    declared_by_id: str
+    declared_by_name: str = ""
+    origin_channel_id: str = ""
+    channel_id: str | None = Field(default=None, unique=True)
+    channel_name: str | None = None
+    card_message_id: str | None = None
+    announce_channel_id: str | None = None
+    announce_message_id: str | None = None
+    latest_update: str = ""
+    declared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    identified_at: datetime | None = _utc()
+    monitoring_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RoleAssignment(SQLModel, table=True):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("incident_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    role: str
+    user_id: str
+    user_name: str = ""
+    assigned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    user_id: str
+    user_name: str = ""
+    joined_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    number: int
+    text: str
+    owner_id: str | None = None
+    owner_name: str = ""
+    done: bool = False
+    created_by_id: str = ""
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    done_at: datetime | None = _utc()
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "timeline_entry"
+    __table_args__ = (
+        Index("ix_timeline_incident_at", "incident_id", "at"),
+        Index("ix_timeline_message", "incident_id", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str
+    actor_id: str = ""
+    actor_name: str = ""
+    text: str = ""
+    message_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Idempotency keys of handled inbound events: a redelivery changes nothing."""
+
+    __tablename__ = "processed_event"
+
+    key: str = Field(primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
