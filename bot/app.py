@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from jinja2 import TemplateError
+
 from bot.bot import Bot
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.playbooks import PlaybookSet, load_playbooks
 from bot.port import ChatPort
-from bot.render import Renderer
+from bot.render import Renderer, TemplateProblem
+from bot.scheduler import Scheduler
 from bot.service.base import Deps, Options
 from storage import migrate
 from storage.database import Database
@@ -25,8 +28,22 @@ class App:
     playbooks: PlaybookSet
     renderer: Renderer
     bot: Bot
+    scheduler: Scheduler | None = None
+
+    async def start_scheduler(self) -> Scheduler:
+        """Derive timer jobs from the database and keep them in step with every change.
+
+        Only for a real clock: tests and the demo call `bot.run_due()` themselves."""
+        scheduler = Scheduler(db=self.db, fire=self.bot.run_due)
+        self.bot.listeners.append(scheduler.sync)
+        await scheduler.start()
+        self.scheduler = scheduler
+        return scheduler
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+            await self.scheduler.idle()
         await self.db.dispose()
 
 
@@ -36,6 +53,18 @@ def load_configuration(settings: Settings) -> tuple[PlaybookSet, Renderer]:
     renderer = Renderer(
         override_dir=settings.playbooks_dir / "templates", timezone=settings.timezone
     )
+    problems = renderer.check()
+    for pb in playbooks.by_name.values():
+        try:
+            renderer.env.get_template(pb.postmortem_template)
+        except TemplateError as exc:
+            problems.append(f"playbook {pb.name}: postmortem_template: {exc}")
+        for key, source in pb.comms.items():
+            problem = renderer.check_string(source, origin=f"playbook {pb.name}: comms.{key}")
+            if problem:
+                problems.append(problem)
+    if problems:
+        raise TemplateProblem("\n".join(problems))
     return playbooks, renderer
 
 

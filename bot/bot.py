@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import commands as cmd
+from bot import rhythm
 from bot.domain import status as lifecycle
 from bot.effects import EffectRunner
 from bot.errors import UserError
@@ -30,7 +32,7 @@ from bot.events import (
     ReactionRemoved,
 )
 from bot.port import Outcome, RichMessage
-from bot.service import capture, declare, queries, records, triage
+from bot.service import cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
 from bot.views import incident_ref
@@ -57,6 +59,23 @@ class Bot:
         self.runner = EffectRunner(
             db=deps.db, port=deps.port, renderer=deps.renderer, clock=deps.clock
         )
+        # Told the incident id after every committed change (the scheduler re-syncs).
+        self.listeners: list[Callable[[int], Awaitable[None]]] = []
+
+    async def _changed(self, incident_id: int) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(incident_id)
+            except Exception:
+                log.exception("change listener failed for incident id %s", incident_id)
+
+    async def run_due(self, *, now: datetime | None = None) -> list[rhythm.Fired]:
+        """Fire reminders, summaries and checklist steps that are due. The scheduler's
+        jobs call this; so do the demo and the tests on a manual clock."""
+        fired = await rhythm.fire_due(self.deps, self.runner, now=now)
+        for incident_id in dict.fromkeys(f.incident_id for f in fired):
+            await self._changed(incident_id)
+        return fired
 
     async def handle(self, event: InboundEvent) -> Outcome:
         actor = Actor(user=event.user, channel=event.channel, at=event.at or self.deps.clock.now())
@@ -202,6 +221,16 @@ class Bot:
                     return await life.resolve(tx, deps, incident, actor, summary=summary)
                 case cmd.Reopen():
                     return await life.reopen(tx, deps, incident, actor)
+                case cmd.Snooze(duration=duration):
+                    return await cadence.snooze(tx, deps, incident, actor, duration=duration)
+                case cmd.ShowSummary():
+                    return await cadence.summary(tx, deps, incident, actor)
+                case cmd.MakePostmortem():
+                    return await cadence.postmortem(deps, incident)
+                case cmd.RenderComms(template=template, post=post):
+                    return await cadence.comms(
+                        tx, deps, incident, actor, template=template, post=post
+                    )
             raise TypeError(f"unhandled command {command!r}")
 
         return run
@@ -229,6 +258,8 @@ class Bot:
         if result.then is not None:
             reply = await result.then(self.runner)
         await self.runner.run_all(result.effects, incident_id=incident_id)
+        if incident_id is not None:
+            await self._changed(incident_id)
         number = result.incident_number or (incident.number if incident else None)
         return Outcome(reply=reply, incident_number=number)
 
@@ -242,6 +273,8 @@ class Bot:
                 return Outcome(duplicate=True)
             result = await handler(tx, incident)
         await self.runner.run_all(result.effects, incident_id=incident.id)
+        if incident.id is not None:
+            await self._changed(incident.id)
         return Outcome(reply=result.reply, incident_number=incident.number)
 
     async def _reaction(self, event: ReactionAdded | ReactionRemoved, actor: Actor) -> Outcome:
@@ -277,6 +310,9 @@ class Bot:
                 return Outcome(modal="resolve", modal_context={"incident": event.value})
             case "incident.post_update":
                 return Outcome(modal="update", modal_context={"incident": event.value})
+            case "incident.snooze":
+                _, _, wait = event.value.partition(":")
+                command = cmd.parse(f"snooze {wait or '30m'}", severity_names=[])
             case _:
                 raise UserError(f"That button (`{event.action_id}`) is not one of warroom's.")
         return await self._command(command, event.key, actor)

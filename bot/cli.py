@@ -7,11 +7,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot import __version__
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.service.postmortems import Draft
 
 CONNECT_HINT = """\
 No chat tokens are configured, so warroom is running the local console.
@@ -39,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     inc_sub = inc.add_subparsers(dest="incidents_command", required=True, metavar="ACTION")
     lst = inc_sub.add_parser("list", help="list incidents")
     lst.add_argument("--all", action="store_true", help="include resolved and closed")
+    pm = sub.add_parser("postmortem", help="compile an incident's postmortem draft")
+    pm.add_argument("incident", help="the incident, like INC-7 or 7")
+    pm.add_argument("-o", "--output", help="write to this file instead of standard output")
     return p
 
 
@@ -62,7 +70,7 @@ def _configuration_errors(settings: Settings) -> list[str]:
     except PlaybookError as exc:
         return [str(p) for p in exc.problems]
     except TemplateProblem as exc:
-        return [str(exc)]
+        return str(exc).splitlines()
     return []
 
 
@@ -71,6 +79,7 @@ async def _console(settings: Settings) -> int:
     from adapters.console.repl import run_repl
 
     app, session = await build_console(settings)
+    await app.start_scheduler()
     try:
         await run_repl(session)
     finally:
@@ -101,6 +110,42 @@ async def _incidents_list(settings: Settings, show_all: bool) -> int:
     return 0
 
 
+async def _compile_postmortem(settings: Settings, number: int) -> Draft | None:
+    from bot.app import build
+    from bot.offline import OfflinePort
+    from bot.service.postmortems import generate
+    from storage import repository as repo
+
+    app = await build(settings, port=OfflinePort())
+    try:
+        async with app.db.reader() as tx:
+            incident = await repo.incident_by_number(tx, number=number)
+        if incident is None or incident.id is None:
+            return None
+        return await generate(app.bot.deps, incident_id=incident.id)
+    finally:
+        await app.stop()
+
+
+def _postmortem(settings: Settings, ref: str, output: str | None) -> int:
+    digits = ref.upper().removeprefix("INC-")
+    if not digits.isdecimal():
+        print(f"warroom: {ref!r} is not an incident; use INC-7 or 7", file=sys.stderr)
+        return 2
+    draft = asyncio.run(_compile_postmortem(settings, int(digits)))
+    if draft is None:
+        print(f"warroom: there is no incident INC-{int(digits)}", file=sys.stderr)
+        return 1
+    if output:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(draft.markdown, encoding="utf-8")
+        print(f"wrote {path} (revision {draft.revision})")
+    else:
+        sys.stdout.write(draft.markdown)
+    return 0
+
+
 async def _db_upgrade(settings: Settings) -> int:
     from storage import migrate
     from storage.database import Database
@@ -120,6 +165,7 @@ async def _db_upgrade(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -164,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(settings))
         case "incidents":
             return asyncio.run(_incidents_list(settings, args.all))
+        case "postmortem":
+            return _postmortem(settings, args.incident, args.output)
     return 2
 
 

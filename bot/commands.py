@@ -8,233 +8,71 @@ which has the configuration and gives the same kind of specific error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from bot.command_help import ALIASES, SPECS, Spec, help_spec
+from bot.command_types import (
+    AddNote,
+    AddTask,
+    AssignRole,
+    Command,
+    CompleteTask,
+    Declare,
+    Deescalate,
+    Escalate,
+    Help,
+    ListIncidents,
+    ListTasks,
+    MakePostmortem,
+    PostUpdate,
+    RenderComms,
+    Reopen,
+    Resolve,
+    SetSeverity,
+    SetStatus,
+    ShowSummary,
+    ShowTimeline,
+    Snooze,
+    name_of,
+)
+from bot.domain.durations import parse_duration
 from bot.domain.suggest import closest
 from bot.errors import UserError
 
-_USER = re.compile(r"^(<@[!&]?[A-Za-z0-9._-]+(\|[^>]*)?>|@[\w.\-]+)$")
+__all__ = [
+    "ALIASES",
+    "SPECS",
+    "AddNote",
+    "AddTask",
+    "AssignRole",
+    "Command",
+    "CompleteTask",
+    "Declare",
+    "Deescalate",
+    "Escalate",
+    "Help",
+    "ListIncidents",
+    "ListTasks",
+    "MakePostmortem",
+    "PostUpdate",
+    "RenderComms",
+    "Reopen",
+    "Resolve",
+    "SetSeverity",
+    "SetStatus",
+    "ShowSummary",
+    "ShowTimeline",
+    "Snooze",
+    "Spec",
+    "help_spec",
+    "is_user_ref",
+    "name_of",
+    "needs_incident",
+    "parse",
+]
+
+_USER = re.compile(r"^(<@!?[A-Za-z0-9._-]+(\|[^>]*)?>|@[\w.\-]+)$")
 _SEVERITY_LIKE = re.compile(r"^(sev|p)\d+$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Spec:
-    name: str
-    usage: str
-    summary: str
-    needs_incident: bool
-    details: str = ""
-    examples: tuple[str, ...] = ()
-
-
-SPECS: dict[str, Spec] = {
-    s.name: s
-    for s in (
-        Spec(
-            "declare",
-            "declare [SEVn] <title> [--playbook P] [--impact I --urgency U] "
-            "[--commander @user] [--comms @user] [--private] [--drill]",
-            "declare an incident and open its channel",
-            False,
-            "Without a level the playbook's matrix (--impact/--urgency) or the default "
-            "level applies. Without --playbook the playbooks' match rules choose.",
-            (
-                "declare SEV2 Checkout errors",
-                "declare Login down --impact high --urgency high",
-                "declare SEV1 Leaked API key --playbook security-incident --private",
-            ),
-        ),
-        Spec("sev", "sev <level>", "set the severity", True, "", ("sev SEV1",)),
-        Spec("escalate", "escalate", "raise the severity one step", True),
-        Spec("deescalate", "deescalate", "lower the severity one step", True),
-        Spec(
-            "status",
-            "status <investigating|identified|monitoring|resolved|closed>",
-            "move the incident along its lifecycle",
-            True,
-            "",
-            ("status identified",),
-        ),
-        Spec(
-            "commander",
-            "commander @user",
-            "assign the incident commander",
-            True,
-            "",
-            ("commander @alice",),
-        ),
-        Spec("comms", "comms @user", "assign the comms lead", True, "", ("comms @bob",)),
-        Spec(
-            "role",
-            "role <name> @user",
-            "assign any other role the playbook defines",
-            True,
-            "",
-            ("role scribe @carol",),
-        ),
-        Spec(
-            "update",
-            "update <text>",
-            "post a status update (resets the update timer and "
-            "is broadcast to the announcement channel)",
-            True,
-            "",
-            ("update Rolled back the deploy; error rate falling",),
-        ),
-        Spec(
-            "note",
-            "note <text>",
-            "add a note to the timeline",
-            True,
-            "",
-            ("note Suspect the 14:02 config push",),
-        ),
-        Spec(
-            "task",
-            "task add <text> [@owner] | task done <n>",
-            "manage action items",
-            True,
-            "",
-            ("task add Check the CDN logs @dave", "task done 1"),
-        ),
-        Spec("tasks", "tasks", "list the incident's tasks", True),
-        Spec("timeline", "timeline", "show the timeline", True),
-        Spec(
-            "resolve",
-            "resolve [summary]",
-            "resolve the incident",
-            True,
-            "",
-            ("resolve Bad deploy rolled back",),
-        ),
-        Spec("reopen", "reopen", "reopen a resolved incident", True),
-        Spec("list", "list", "list open incidents", False),
-        Spec("help", "help [subcommand]", "show help", False, "", ("help declare",)),
-    )
-}
-ALIASES = {
-    "severity": "sev",
-    "ic": "commander",
-    "lead": "commander",
-    "ls": "list",
-    "downgrade": "deescalate",
-    "de-escalate": "deescalate",
-    "?": "help",
-}
-
-
-# --- typed commands -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Declare:
-    title: str
-    severity: str | None = None
-    playbook: str | None = None
-    impact: str | None = None
-    urgency: str | None = None
-    commander: str | None = None
-    comms: str | None = None
-    summary: str = ""
-    private: bool = False
-    drill: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SetSeverity:
-    level: str
-
-
-@dataclass(frozen=True, slots=True)
-class Escalate:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Deescalate:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SetStatus:
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
-class AssignRole:
-    role: str
-    user: str
-
-
-@dataclass(frozen=True, slots=True)
-class PostUpdate:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class AddNote:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class AddTask:
-    text: str
-    owner: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CompleteTask:
-    number: int
-
-
-@dataclass(frozen=True, slots=True)
-class ListTasks:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ShowTimeline:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Resolve:
-    summary: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Reopen:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ListIncidents:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Help:
-    topic: str = ""
-
-
-Command = (
-    Declare
-    | SetSeverity
-    | Escalate
-    | Deescalate
-    | SetStatus
-    | AssignRole
-    | PostUpdate
-    | AddNote
-    | AddTask
-    | CompleteTask
-    | ListTasks
-    | ShowTimeline
-    | Resolve
-    | Reopen
-    | ListIncidents
-    | Help
-)
+_MAX_NUMBER = 2**31 - 1  # the largest number an INTEGER column holds on every backend
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -284,6 +122,8 @@ def _parse_declare(spec: Spec, words: list[str], severity_names: list[str]) -> D
             flag = w.split("=", 1)[0].lower()
             inline = w.split("=", 1)[1] if "=" in w else None
             if flag in _DECLARE_BOOL_FLAGS:
+                if inline is not None:
+                    raise _err(spec, f"`{flag}` takes no value; leave it out to turn it off.")
                 bools.add(flag)
             elif flag in _DECLARE_VALUE_FLAGS:
                 if inline is None:
@@ -349,10 +189,45 @@ def _parse_task(spec: Spec, words: list[str]) -> Command:
             raise _err(spec, "`task add` needs the task's text.")
         return AddTask(text=" ".join(rest), owner=owner)
     if verb in ("done", "complete", "close"):
-        if len(rest) != 1 or not rest[0].lstrip("#").isdigit():
+        digits = rest[0].lstrip("#") if len(rest) == 1 else ""
+        if not digits.isdecimal() or int(digits) > _MAX_NUMBER:
             raise _err(spec, "`task done` needs a task number, like `task done 2`.")
-        return CompleteTask(number=int(rest[0].lstrip("#")))
+        return CompleteTask(number=int(digits))
     raise _err(spec, f"`task {verb}` is not a task command.", closest(verb, ["add", "done"]))
+
+
+MAX_SNOOZE_SECONDS = 24 * 3600
+
+
+def _parse_snooze(spec: Spec, words: list[str]) -> Snooze:
+    if len(words) != 1:
+        raise _err(spec, "`snooze` needs one duration, like `snooze 30m`.")
+    try:
+        delta = parse_duration(words[0])
+    except ValueError:
+        raise _err(
+            spec, f"`{words[0]}` is not a duration; use minutes or hours like 30m or 1h."
+        ) from None
+    if delta is None:
+        raise _err(spec, "`snooze` needs a duration, like 30m.")
+    if delta.total_seconds() > MAX_SNOOZE_SECONDS:
+        raise _err(spec, "You can snooze reminders for at most 24h.")
+    return Snooze(duration=delta)
+
+
+def _parse_comms(spec: Spec, words: list[str]) -> RenderComms:
+    post = "--post" in words
+    rest = [w for w in words if w != "--post"]
+    unknown = [w for w in rest if w.startswith("--")]
+    if unknown:
+        raise _err(spec, f"`{unknown[0]}` is not a comms option.", closest(unknown[0], ["--post"]))
+    if len(rest) > 1:
+        raise _err(spec, "`comms` takes one template name (or one @user to assign the role).")
+    if post and not rest:
+        raise _err(
+            spec, "`comms --post` needs the template to post, like `comms customer_notice --post`."
+        )
+    return RenderComms(template=rest[0] if rest else None, post=post)
 
 
 def parse(text: str, *, severity_names: list[str]) -> Command:
@@ -387,8 +262,18 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
             if len(words) != 1:
                 raise _err(spec, "`status` needs exactly one status.")
             return SetStatus(state=words[0])
+        case "comms" if not words or not is_user_ref(words[0]):
+            return _parse_comms(spec, words)
         case "commander" | "comms":
             return AssignRole(role=name, user=_user(spec, words))
+        case "snooze":
+            return _parse_snooze(spec, words)
+        case "summary":
+            _no_args(spec, words)
+            return ShowSummary()
+        case "postmortem":
+            _no_args(spec, words)
+            return MakePostmortem()
         case "role":
             if not words:
                 raise _err(spec, "`role` needs a role name and a user.")
@@ -421,41 +306,3 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
 
 def needs_incident(command: Command) -> bool:
     return not isinstance(command, Declare | ListIncidents | Help)
-
-
-def help_spec(topic: str) -> Spec:
-    name = ALIASES.get(topic, topic)
-    spec = SPECS.get(name)
-    if spec is None:
-        raise UserError(
-            f"There is no `{topic}` subcommand.",
-            usage="/incident help",
-            suggestion=closest(topic, list(SPECS)),
-        )
-    return spec
-
-
-_NAMES: dict[type, str] = {
-    Declare: "declare",
-    SetSeverity: "sev",
-    Escalate: "escalate",
-    Deescalate: "deescalate",
-    SetStatus: "status",
-    PostUpdate: "update",
-    AddNote: "note",
-    AddTask: "task",
-    CompleteTask: "task",
-    ListTasks: "tasks",
-    ShowTimeline: "timeline",
-    Resolve: "resolve",
-    Reopen: "reopen",
-    ListIncidents: "list",
-    Help: "help",
-}
-
-
-def name_of(command: Command) -> str:
-    """The subcommand a typed command came from (for messages and help)."""
-    if isinstance(command, AssignRole):
-        return command.role if command.role in ("commander", "comms") else "role"
-    return _NAMES[type(command)]

@@ -16,6 +16,7 @@ from bot.domain.timeline import EventKind
 from bot.port import ChatError, ChatPort
 from bot.render import Renderer
 from bot.service.base import Effect
+from bot.views import incident_ref
 from storage import repository as repo
 from storage.database import Database
 
@@ -65,32 +66,32 @@ class EffectRunner:
     async def _report(
         self, effect: Effect, exc: BaseException, attempts: int, incident_id: int | None
     ) -> None:
+        ref = "no incident"
+        channel_id = None
+        try:
+            if incident_id is not None:
+                async with self.db.transaction() as tx:
+                    incident = await repo.incident_by_id(tx, incident_id=incident_id)
+                    if incident is not None:
+                        ref = incident_ref(incident.number)
+                        channel_id = incident.channel_id
+                        repo.add_timeline(
+                            tx,
+                            incident_id=incident_id,
+                            at=self.clock.now(),
+                            kind=EventKind.EFFECT_FAILED,
+                            text=f"could not {effect.what}: {exc}",
+                        )
+        except Exception:
+            log.exception("could not record the failed effect for incident id %s", incident_id)
         log.error(
-            "effect %r failed for incident id %s after %d attempt(s): %s",
+            "%s: could not %s after %d attempt(s): %s",
+            ref,
             effect.what,
-            incident_id,
             attempts,
             exc,
             exc_info=exc,
         )
-        if incident_id is None:
-            return
-        channel_id = None
-        try:
-            async with self.db.transaction() as tx:
-                incident = await repo.incident_by_id(tx, incident_id=incident_id)
-                if incident is None:
-                    return
-                channel_id = incident.channel_id
-                repo.add_timeline(
-                    tx,
-                    incident_id=incident_id,
-                    at=self.clock.now(),
-                    kind=EventKind.EFFECT_FAILED,
-                    text=f"could not {effect.what}: {exc}",
-                )
-        except Exception:
-            log.exception("could not record the failed effect for incident id %s", incident_id)
         if channel_id:
             message = self.renderer.message(
                 "effect_failed", what=effect.what, attempts=attempts, error=str(exc)

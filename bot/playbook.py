@@ -19,9 +19,14 @@ REQUIRED_ROLES = (COMMANDER, COMMS)
 
 
 def _duration(value: object) -> timedelta | None:
-    if value is None or isinstance(value, timedelta):
-        return value
+    if value is None or value is False or isinstance(value, timedelta):
+        # YAML reads an unquoted `off`/`no` as false: that means "no cadence" too.
+        return value or None
+    if value is True:
+        raise ValueError("use a duration like 15m, or none")
     if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("must be longer than zero; use none for no cadence")
         return timedelta(minutes=value)
     return parse_duration(str(value))
 
@@ -66,6 +71,21 @@ class ChecklistStep(_Strict):
     @classmethod
     def _parse_after(cls, v: object) -> timedelta | None:
         return _duration(v)
+
+
+class ReminderSpec(_Strict):
+    """How missed updates escalate."""
+
+    escalate_after: int = 2
+    escalate_to: list[str] = []  # role names (commander, …) or users/groups (@oncall-leads)
+    include_drills: bool = False
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be 1 or more")
+        return v
 
 
 class ChannelSpec(_Strict):
@@ -121,6 +141,7 @@ class Playbook(_Strict):
     responders: list[str] = []
     update_cadence: dict[str, Duration] = {}
     summary_cadence: Duration = None
+    reminders: ReminderSpec = ReminderSpec()
     checklist: list[ChecklistStep] = []
     channel: ChannelSpec = ChannelSpec()
     announce_channel: str | None = None
@@ -157,6 +178,13 @@ class Playbook(_Strict):
             if not key.replace("_", "").replace("-", "").isalnum() or key != key.lower():
                 raise ValueError(f"role name {key!r}: use lowercase letters, digits, '-', '_'")
         return v
+
+    def cadence(self, severity: str) -> timedelta | None:
+        """How often an update is owed at this severity (None: no reminders)."""
+        for level, every in self.update_cadence.items():
+            if level.lower() == severity.lower():
+                return every
+        return None
 
     def role_label(self, role: str) -> str:
         spec = self.roles.get(role)

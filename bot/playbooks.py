@@ -52,10 +52,16 @@ class PlaybookSet:
         return found
 
     def choose(self, *, title: str, severity: str | None) -> Playbook:
-        """The playbook whose match rules fit best; ties go to the default, then by name."""
+        """The playbook whose match rules fit best; ties go to the default, then by name.
+
+        Title keywords count first: a severity match only breaks a tie, so that
+        "SEV1 Credential leak" goes to the playbook that names "leak", not to one that
+        merely lists SEV1.
+        """
         ranked = sorted(
             self.by_name.values(),
             key=lambda p: (
+                -p.match.score(title=title, severity=None),
                 -p.match.score(title=title, severity=severity),
                 not p.match.default,
                 p.name,

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_driver
+
 DEFAULT_URL = "sqlite+aiosqlite:///warroom.db"
 
 
@@ -29,7 +31,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two processes sharing one file queue
     # behind busy_timeout instead of failing on a lock upgrade mid-transaction.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    driver = conn.connection.driver_connection
+    if isinstance(driver, sqlite_driver.BufferedConnection):
+        driver.begin_with_next("BEGIN IMMEDIATE")  # sent with the first statement
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -44,6 +50,9 @@ class Database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **engine_args)
         if engine.dialect.name == "sqlite":
+            if engine.dialect.driver == "aiosqlite" and "async_creator" not in engine_args:
+                # One worker-thread round trip per statement (see storage/sqlite_driver.py).
+                event.listen(engine.sync_engine, "do_connect", sqlite_driver.do_connect)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(engine.sync_engine, "begin", _begin)
         return cls(engine)

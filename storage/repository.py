@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -24,16 +25,32 @@ from storage.tables import (
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
 
 
+# Statements run on every command are built once and reused with bound parameters:
+# building one per call costs more Python time (coercion, cache-key generation) than
+# SQLite spends executing it. They hold no state; only the parameters vary.
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    return make(table).on_conflict_do_nothing()
+
+
+@cache
+def _incident_by_channel_statement() -> Any:
+    return select(Incident).where(Incident.channel_id == bindparam("channel_id"))
+
+
+@cache
+def _timeline_insert_statement() -> Any:
+    return insert(TimelineEntry.__table__)  # type: ignore[attr-defined]
+
+
 async def claim_event(session: AsyncSession, *, key: str, at: datetime) -> bool:
     """Record an inbound event's idempotency key. False if it was already handled."""
-    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(table).values(key=key, at=at).on_conflict_do_nothing()
-    else:
-        stmt = sqlite_insert(table).values(key=key, at=at).on_conflict_do_nothing()
-    result = await session.exec(stmt)
+    result = await session.exec(_claim_statement(dialect), params={"key": key, "at": at})
     return bool(result.rowcount)
 
 
@@ -43,8 +60,9 @@ async def next_incident_number(session: AsyncSession) -> int:
 
 
 async def incident_by_channel(session: AsyncSession, *, channel_id: str) -> Incident | None:
-    stmt = select(Incident).where(Incident.channel_id == channel_id)
-    return (await session.exec(stmt)).first()
+    stmt = _incident_by_channel_statement()
+    result = await session.exec(stmt, params={"channel_id": channel_id})
+    return result.first()  # type: ignore[no-any-return]
 
 
 async def incident_by_number(session: AsyncSession, *, number: int) -> Incident | None:
@@ -171,6 +189,36 @@ def add_timeline(
     return entry
 
 
+async def insert_timeline(
+    session: AsyncSession,
+    *,
+    incident_id: int,
+    at: datetime,
+    kind: str,
+    actor_id: str = "",
+    actor_name: str = "",
+    text: str = "",
+    message_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """`add_timeline` for callers that need no entry object: the same row, inserted now.
+
+    A plain INSERT in the session's transaction, without the ORM's unit of work: on a
+    one-row command (a note) the flush machinery costs more than the insert itself.
+    """
+    values = {
+        "incident_id": incident_id,
+        "at": at,
+        "kind": kind,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "text": text,
+        "message_id": message_id,
+        "data": data or {},
+    }
+    await session.exec(_timeline_insert_statement(), params=values)
+
+
 async def timeline(session: AsyncSession, *, incident_id: int) -> Sequence[TimelineEntry]:
     stmt = (
         select(TimelineEntry)
@@ -178,6 +226,13 @@ async def timeline(session: AsyncSession, *, incident_id: int) -> Sequence[Timel
         .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
     )
     return (await session.exec(stmt)).all()
+
+
+async def count_timeline(session: AsyncSession, *, incident_id: int, kind: str) -> int:
+    stmt = select(func.count()).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == kind
+    )
+    return int((await session.exec(stmt)).one())
 
 
 async def timeline_for_message(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -39,6 +39,7 @@ class Incident(SQLModel, table=True):
     announce_channel_id: str | None = None
     announce_message_id: str | None = None
     latest_update: str = ""
+    last_update_at: datetime | None = _utc()
     declared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     identified_at: datetime | None = _utc()
     monitoring_at: datetime | None = _utc()
@@ -111,3 +112,34 @@ class ProcessedEvent(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DueItem(SQLModel, table=True):
+    """Work that falls due: an update reminder, a summary, a checklist step.
+
+    `due_at` NULL means nothing is pending. Firing claims the item with a conditional
+    UPDATE on (`id`, `due_at`), so two processes never both fire the same due time.
+    """
+
+    __tablename__ = "due_item"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    kind: str
+    ref: str = ""
+    due_at: datetime | None = _utc(index=True)
+    fired_count: int = 0
+    last_fired_at: datetime | None = _utc()
+    cursor: int = 0  # summaries: the last timeline entry id already summarised
+
+
+class Postmortem(SQLModel, table=True):
+    """The latest postmortem draft of an incident."""
+
+    __tablename__ = "postmortem"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    markdown: str = Field(sa_column=Column(Text, nullable=False))
+    generated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revision: int = 1

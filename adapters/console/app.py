@@ -11,7 +11,7 @@ from bot.config import Settings
 from storage import repository as repo
 from storage.database import Database
 
-PEOPLE = ("alice", "bob", "carol", "dave", "erin")
+PEOPLE = ("alice", "bob", "carol", "dave", "erin", "oncall-leads")
 
 
 def seed(ws: Workspace, settings: Settings, app: App | None = None) -> None:

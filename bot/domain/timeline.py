@@ -8,6 +8,7 @@ from enum import StrEnum
 class EventKind(StrEnum):
     DECLARED = "declared"
     CHANNEL_CREATED = "channel_created"
+    CARD_POSTED = "card_posted"
     ANNOUNCED = "announced"
     SEVERITY = "severity"
     STATUS = "status"
@@ -27,6 +28,12 @@ class EventKind(StrEnum):
     INVITED = "invited"
     ALERT = "alert"
     EFFECT_FAILED = "effect_failed"
+    REMINDER = "reminder"
+    SUMMARY = "summary"
+    CHECKLIST_DUE = "checklist_due"
+    SNOOZED = "snoozed"
+    COMMS = "comms"
+    POSTMORTEM = "postmortem"
 
 
 # Events that stand out in summaries and postmortems.

@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.timeline import EventKind
 from bot.markup import clean_user_text
+from bot.service import cadence
 from bot.service.base import Actor, Deps, Result
 from storage import repository as repo
 from storage.tables import Incident
@@ -126,4 +127,5 @@ async def member_joined(tx: AsyncSession, deps: Deps, incident: Incident, actor:
             actor_id=actor.user.id,
             actor_name=actor.user.name,
         )
+        return Result(effects=[await cadence.read_in(deps, incident.id, actor.user.id)])
     return Result()

@@ -16,7 +16,8 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands import Declare
+from bot import reminders
+from bot.commands import SPECS, Declare
 from bot.domain.naming import channel_name, with_suffix
 from bot.domain.severity import Severity
 from bot.domain.timeline import EventKind
@@ -64,6 +65,8 @@ class Plan:
 
 async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
     title = clean_user_text(command.title).strip()
+    if not title:
+        raise UserError("`declare` needs a title.", usage=SPECS["declare"].usage)
     if len(title) > MAX_TITLE:
         raise UserError(f"The title is {len(title)} characters; keep it under {MAX_TITLE}.")
     explicit = deps.severities.get(command.severity) if command.severity else None
@@ -178,6 +181,7 @@ async def record(tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, p
         await repo.add_participant(
             tx, incident_id=incident.id, user_id=user.id, user_name=user.name, at=actor.at
         )
+    await reminders.arm(tx, incident, p.playbook, at=actor.at)
     return incident
 
 
@@ -190,7 +194,7 @@ async def _create_channel(deps: Deps, base: str, private: bool) -> ChannelRef:
         except ChannelNameTaken:
             continue
     raise ChatError(
-        f"every channel name from {base} to {with_suffix(base, MAX_NAME_ATTEMPTS)} is taken"
+        f"every channel name from {base} to {with_suffix(base, MAX_NAME_ATTEMPTS - 1)} is taken"
     )
 
 
@@ -285,6 +289,14 @@ def _spread_word(
             row = await repo.incident_by_id(tx, incident_id=incident_id)
             assert row is not None
             row.card_message_id = ref.id
+            repo.add_timeline(
+                tx,
+                incident_id=incident_id,
+                at=deps.clock.now(),
+                kind=EventKind.CARD_POSTED,
+                message_id=ref.id,
+                text="incident card posted",
+            )
         if Capability.PIN in port.capabilities:
             await port.pin(ref=ref)
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import reminders
 from bot.domain import status as lifecycle
 from bot.domain.status import Status
 from bot.domain.timeline import EventKind
+from bot.errors import UserError
 from bot.markup import clean_user_text
 from bot.port import Capability
-from bot.service import notices, surfaces
+from bot.service import notices, postmortems, surfaces
 from bot.service.base import Actor, Deps, Effect, Result, load_view, touch
 from bot.service.triage import set_status
+from bot.views import incident_ref
 from storage import repository as repo
 from storage.tables import Incident
 
@@ -29,6 +32,7 @@ async def resolve(
     if incident.identified_at is None:
         incident.identified_at = actor.at
     touch(incident, actor.at)
+    await reminders.stop(tx, incident)
     repo.add_timeline(
         tx,
         incident_id=incident.id,
@@ -47,16 +51,27 @@ async def resolve(
             notices.post(deps, incident, message, "announce the resolution"),
             notices.broadcast(deps, incident, message, "broadcast the resolution"),
             surfaces.refresh(deps, incident.id),
+            postmortems.publish(deps, incident_id=incident.id),
         ]
     )
 
 
 async def reopen(tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor) -> Result:
-    lifecycle.check_transition(Status(incident.status), Status.INVESTIGATING)
+    if incident.status == Status.CLOSED:
+        raise UserError(
+            f"{incident_ref(incident.number)} is closed. A closed incident is final; "
+            "declare a new one."
+        )
+    if incident.status != Status.RESOLVED:
+        raise UserError(
+            f"Only a resolved incident can be reopened; {incident_ref(incident.number)} is "
+            f"{incident.status}."
+        )
     assert incident.id is not None
     incident.status = Status.INVESTIGATING.value
     incident.resolved_at = None
     touch(incident, actor.at)
+    await reminders.arm(tx, incident, deps.playbook_for(incident), at=actor.at)
     repo.add_timeline(
         tx,
         incident_id=incident.id,
@@ -84,6 +99,8 @@ async def change_status(
     if target == Status.INVESTIGATING and incident.status == Status.RESOLVED:
         return await reopen(tx, deps, incident, actor)
     result = await set_status(tx, deps, incident, actor, target=target)
+    if target == Status.CLOSED:
+        await reminders.stop(tx, incident)
     if target == Status.CLOSED and incident.channel_id:
         channel_id = incident.channel_id
 

@@ -7,16 +7,18 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import reminders
+from bot.describe import describe
 from bot.domain.status import Status
 from bot.domain.timeline import EventKind
 from bot.errors import UserError
-from bot.markup import clean_user_text, mention
+from bot.markup import clean_user_text
 from bot.port import RichMessage
 from bot.service import notices, surfaces
 from bot.service.base import Actor, Deps, Result, load_view, resolve_user, touch
 from bot.views import incident_ref
 from storage import repository as repo
-from storage.tables import Incident, Task, TimelineEntry
+from storage.tables import Incident, Task
 
 MAX_TEXT = 3000
 TIMELINE_SHOWN = 50
@@ -31,6 +33,12 @@ def _text(text: str, what: str) -> str:
     return cleaned
 
 
+def _require_not_closed(incident: Incident, what: str) -> None:
+    """A closed incident is final: its channel is archived and its record is done."""
+    if incident.status == Status.CLOSED:
+        raise UserError(f"{incident_ref(incident.number)} is closed; it takes no more {what}.")
+
+
 async def post_update(
     tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, text: str
 ) -> Result:
@@ -39,6 +47,8 @@ async def post_update(
         raise UserError(f"{incident_ref(incident.number)} is closed; it takes no more updates.")
     assert incident.id is not None
     incident.latest_update = body
+    incident.last_update_at = actor.at
+    await reminders.updated(tx, incident, deps.playbook_for(incident), at=actor.at)
     touch(incident, actor.at)
     repo.add_timeline(
         tx,
@@ -71,9 +81,10 @@ async def post_update(
 async def add_note(
     tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, text: str
 ) -> Result:
+    _require_not_closed(incident, "notes")
     body = _text(text, "note")
     assert incident.id is not None
-    repo.add_timeline(
+    await repo.insert_timeline(
         tx,
         incident_id=incident.id,
         at=actor.at,
@@ -103,6 +114,7 @@ async def add_task(
     text: str,
     owner_ref: str | None,
 ) -> Result:
+    _require_not_closed(incident, "tasks")
     body = _text(text, "task")
     owner = await resolve_user(deps, owner_ref) if owner_ref else None
     assert incident.id is not None
@@ -137,6 +149,7 @@ async def add_task(
 async def complete_task(
     tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, number: int
 ) -> Result:
+    _require_not_closed(incident, "task changes")
     assert incident.id is not None
     task = await repo.task_by_number(tx, incident_id=incident.id, number=number)
     if task is None:
@@ -170,58 +183,6 @@ async def list_tasks(tx: AsyncSession, deps: Deps, incident: Incident) -> Result
 class TimelineLine:
     at: datetime
     line: str
-
-
-def describe(entry: TimelineEntry) -> str:
-    """One line for an entry; mentions are tokens so adapters render real names."""
-    who = mention(entry.actor_id) if entry.actor_id else "warroom"
-    text, data = entry.text, entry.data
-    match entry.kind:
-        case EventKind.DECLARED:
-            return f"🚨 {who} declared the incident ({data.get('severity')}): {text}"
-        case EventKind.CHANNEL_CREATED:
-            return f"💬 channel {text} created"
-        case EventKind.INVITED:
-            ids = data.get("user_ids") or []
-            return "➕ invited " + ", ".join(mention(i) for i in ids)
-        case EventKind.ANNOUNCED:
-            return f"📢 announced in {text}"
-        case EventKind.JOINED:
-            return f"👋 {who} joined"
-        case EventKind.ROLE:
-            role = text.split(":", 1)[0]
-            return f"👤 {who} made {mention(str(data.get('user_id')))} {role}"
-        case EventKind.SEVERITY:
-            return f"{'⬆️' if data.get('escalated') else '⬇️'} {who} changed severity {text}"
-        case EventKind.STATUS:
-            return f"🔄 {who} changed status {text}"
-        case EventKind.TASK_ADDED:
-            owner = f" (owner {mention(data['owner_id'])})" if data.get("owner_id") else ""
-            return f"☐ {who} added task #{data.get('task')}: {text}{owner}"
-        case EventKind.TASK_DONE:
-            return f"☑ {who} completed task #{data.get('task')}: {text}"
-        case EventKind.CHAT:
-            suffix = " _(deleted)_" if data.get("deleted") else ""
-            return f"💬 {who}: {text}{suffix}"
-        case EventKind.CHAT_EDITED:
-            return f"✏️ {who} edited a message: {text}"
-        case EventKind.CHAT_DELETED:
-            return f"🗑️ {who} deleted a message"
-        case EventKind.UPDATE:
-            return f"📣 {who} posted an update: {text}"
-        case EventKind.NOTE:
-            return f"📝 {who}: {text}"
-        case EventKind.PINNED:
-            return f"📌 {who} marked a key message: {text}"
-        case EventKind.UNPINNED:
-            return f"📍 {who} unmarked a key message: {text}"
-        case EventKind.RESOLVED:
-            return f"✅ {who} resolved the incident" + (f": {text}" if text else "")
-        case EventKind.REOPENED:
-            return f"♻️ {who} reopened the incident"
-        case EventKind.EFFECT_FAILED:
-            return f"⚠️ {text}"
-    return f"{entry.kind.replace('_', ' ')}: {text}"
 
 
 async def show_timeline(tx: AsyncSession, deps: Deps, incident: Incident) -> Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import reminders
 from bot.domain import status as lifecycle
 from bot.domain.severity import Severity
 from bot.domain.status import Status
@@ -42,6 +43,9 @@ async def set_severity(
     incident.severity = target.name
     touch(incident, actor.at)
     escalated = target.rank < old.rank
+    await reminders.severity_changed(
+        tx, incident, deps.playbook_for(incident), escalated=escalated, at=actor.at
+    )
     repo.add_timeline(
         tx,
         incident_id=incident.id,

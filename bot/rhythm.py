@@ -1,0 +1,259 @@
+"""Firing what is due: update reminders, their escalation, summaries, checklist steps.
+
+`fire_due` is the one place timers act. It claims each due item with a conditional
+UPDATE (`WHERE id = :id AND due_at = :seen`), records the firing on the timeline in the
+same transaction, and posts after commit. A second process that saw the same item
+finds it already claimed and posts nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import reminders
+from bot.domain.durations import humanize
+from bot.domain.status import Status
+from bot.domain.timeline import EventKind
+from bot.effects import EffectRunner
+from bot.markup import mention
+from bot.port import Button, ButtonStyle, RichMessage
+from bot.service import notices
+from bot.service.base import Deps, Effect, load_view
+from bot.summaries import ExtractiveSummarizer, Summarizer, has_activity
+from bot.views import IncidentView
+from storage import repository as repo
+from storage.tables import DueItem, Incident, TimelineEntry
+
+log = logging.getLogger("warroom.rhythm")
+BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    item_id: int
+    incident_id: int
+    kind: str
+    due_at: datetime
+    fired_at: datetime
+    posted: bool
+
+
+async def fire_due(
+    deps: Deps,
+    runner: EffectRunner,
+    *,
+    now: datetime | None = None,
+    summarizer: Summarizer | None = None,
+) -> list[Fired]:
+    """Fire every item due at `now` (default: the clock). Returns what this process fired."""
+    now = now or deps.clock.now()
+    summarizer = summarizer or ExtractiveSummarizer()
+    fired: list[Fired] = []
+    while True:
+        async with deps.db.reader() as tx:
+            stmt = (
+                select(DueItem.id, DueItem.due_at)
+                .where(col(DueItem.due_at) <= now)
+                .order_by(col(DueItem.due_at))
+                .limit(BATCH)
+            )
+            due = [(i, d) for i, d in (await tx.exec(stmt)).all() if i is not None and d]
+        if not due:
+            return fired
+        effects: list[tuple[int, Effect]] = []
+        batch: list[Fired] = []
+        async with deps.db.transaction() as tx:
+            for item_id, seen in due:
+                result = await _claim_and_plan(tx, deps, summarizer, item_id, seen, now)
+                if result is not None:
+                    record, planned = result
+                    batch.append(record)
+                    effects.extend((record.incident_id, e) for e in planned)
+        fired.extend(batch)
+        for incident_id, effect in effects:
+            await runner.run(effect, incident_id=incident_id)
+        if len(due) < BATCH:
+            return fired
+
+
+async def _claim_and_plan(
+    tx: AsyncSession,
+    deps: Deps,
+    summarizer: Summarizer,
+    item_id: int,
+    seen: datetime,
+    now: datetime,
+) -> tuple[Fired, list[Effect]] | None:
+    # Claim first: only the process whose conditional UPDATE matches goes on.
+    claimed = (
+        await tx.exec(
+            update(DueItem)
+            .where(col(DueItem.id) == item_id, col(DueItem.due_at) == seen)
+            .values(due_at=None, fired_count=DueItem.fired_count + 1, last_fired_at=now)
+            .returning(
+                col(DueItem.incident_id),
+                col(DueItem.kind),
+                col(DueItem.ref),
+                col(DueItem.fired_count),
+                col(DueItem.cursor),
+            )
+        )
+    ).first()
+    if claimed is None:
+        return None
+    incident_id, kind, ref, fired_count, cursor = claimed
+    incident = await repo.incident_by_id(tx, incident_id=incident_id)
+    assert incident is not None and incident.id is not None
+    playbook = deps.playbook_for(incident)
+    next_due: datetime | None = None
+    effects: list[Effect] = []
+    if Status(incident.status).is_open and incident.channel_id and playbook is not None:
+        view = await load_view(tx, deps, incident, with_tasks=True)
+        if kind == reminders.UPDATE:
+            every = playbook.cadence(incident.severity)
+            next_due = now + every if every else None
+            effects = _update_reminder(tx, deps, incident, view, fired_count, seen, now)
+        elif kind == reminders.SUMMARY:
+            every = playbook.summary_cadence
+            next_due = now + every if every else None
+            message, cursor = await summary_message(
+                tx, deps, incident, view, summarizer, since_id=cursor, heading="auto"
+            )
+            if message is not None:
+                effects = [notices.post(deps, incident, message, "post the channel summary")]
+                repo.add_timeline(
+                    tx,
+                    incident_id=incident.id,
+                    at=now,
+                    kind=EventKind.SUMMARY,
+                    text="automatic summary",
+                    data={"cursor": cursor},
+                )
+        elif kind == reminders.CHECKLIST and int(ref) < len(playbook.checklist):
+            step = playbook.checklist[int(ref)]
+            message = deps.renderer.message("checklist_due", incident=view, step=step)
+            effects = [notices.post(deps, incident, message, "post the checklist reminder")]
+            repo.add_timeline(
+                tx,
+                incident_id=incident.id,
+                at=now,
+                kind=EventKind.CHECKLIST_DUE,
+                text=step.text,
+                data={"step": int(ref)},
+            )
+    await tx.exec(
+        update(DueItem).where(col(DueItem.id) == item_id).values(due_at=next_due, cursor=cursor)
+    )
+    return Fired(
+        item_id=item_id,
+        incident_id=incident.id,
+        kind=kind,
+        due_at=seen,
+        fired_at=now,
+        posted=bool(effects),
+    ), effects
+
+
+def _update_reminder(
+    tx: AsyncSession,
+    deps: Deps,
+    incident: Incident,
+    view: IncidentView,
+    missed: int,
+    due: datetime,
+    now: datetime,
+) -> list[Effect]:
+    assert incident.id is not None
+    playbook = deps.playbook_for(incident)
+    assert playbook is not None
+    every = playbook.cadence(incident.severity)
+    last = incident.last_update_at
+    escalate = missed >= playbook.reminders.escalate_after
+    repo.add_timeline(
+        tx,
+        incident_id=incident.id,
+        at=now,
+        kind=EventKind.REMINDER,
+        text=f"update reminder #{missed}" + (" (escalated)" if escalate else ""),
+        data={"missed": missed, "escalated": escalate, "due_at": due.isoformat()},
+    )
+    targets = [r.user_id for r in (view.commander, view.comms) if r and r.user_id]
+    buttons = (
+        Button("Post update", "incident.post_update", str(incident.number), ButtonStyle.PRIMARY),
+        Button("Snooze 30m", "incident.snooze", f"{incident.number}:30m"),
+    )
+    ctx: dict[str, Any] = dict(
+        incident=view,
+        missed=missed,
+        cadence=humanize(every) if every else "",
+        since=humanize(now - (last or incident.declared_at)),
+        last_update=last,
+        targets=list(dict.fromkeys(targets)),
+    )
+    if not escalate:
+        message = deps.renderer.message("reminder", buttons=buttons, **ctx)
+        return [notices.post(deps, incident, message, "post the update reminder")]
+
+    async def escalated() -> None:
+        extra = [await _resolve_target(deps, view, t) for t in playbook.reminders.escalate_to]
+        message = deps.renderer.message(
+            "reminder_escalated", buttons=buttons, escalate_to=[e for e in extra if e], **ctx
+        )
+        if incident.channel_id:
+            await deps.port.post_message(channel_id=incident.channel_id, message=message)
+        if incident.announce_channel_id and not (incident.private or incident.drill):
+            await deps.port.post_message(channel_id=incident.announce_channel_id, message=message)
+
+    return [Effect("post the escalated update reminder", escalated)]
+
+
+async def _resolve_target(deps: Deps, view: IncidentView, target: str) -> str:
+    role = view.role(target)
+    if role is not None:
+        return mention(role.user_id) if role.user_id else ""
+    user = await deps.port.resolve_user(ref=target)
+    return mention(user.id) if user else target
+
+
+async def summary_message(
+    tx: AsyncSession,
+    deps: Deps,
+    incident: Incident,
+    view: IncidentView,
+    summarizer: Summarizer,
+    *,
+    since_id: int,
+    heading: str,
+    force: bool = False,
+) -> tuple[RichMessage | None, int]:
+    """The summary of what happened after timeline entry `since_id` (None if nothing did)."""
+    assert incident.id is not None
+    stmt = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident.id, col(TimelineEntry.id) > since_id)
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    )
+    entries = (await tx.exec(stmt)).all()
+    cursor = max((e.id or 0 for e in entries), default=since_id)
+    if not force and not has_activity(entries):
+        return None, cursor
+    summary = summarizer.summarize(view=view, entries=entries)
+    total_messages = await repo.count_timeline(tx, incident_id=incident.id, kind=EventKind.CHAT)
+    sev = deps.severities.find(incident.severity)
+    message = deps.renderer.message(
+        "summary",
+        incident=view,
+        summary=summary,
+        heading=heading,
+        duration=humanize(deps.clock.now() - incident.declared_at),
+        total_messages=total_messages,
+        colour=sev.colour if sev else "",
+    )
+    return message, cursor

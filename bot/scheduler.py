@@ -1,0 +1,135 @@
+"""APScheduler jobs derived from the database, never the other way round.
+
+Each pending due item gets one date job with the deterministic id `due:<item id>`.
+Jobs are rebuilt from the table at start and re-synced after every change; a periodic
+sweep also picks up items that another process changed. A job only wakes `fire`, which
+re-reads the database and claims what is really due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import col, select
+
+from storage.database import Database
+from storage.tables import DueItem
+
+log = logging.getLogger("warroom.scheduler")
+SWEEP = "sweep"
+
+
+def job_id(item_id: int) -> str:
+    return f"due:{item_id}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        fire: Callable[[], Awaitable[Any]],
+        sweep_every: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.db = db
+        self._fire = fire
+        self._sweep_every = sweep_every
+        self._sched = AsyncIOScheduler(timezone=UTC)
+        self._running = False
+        self._again = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def job_ids(self) -> list[str]:
+        return sorted(j.id for j in self._sched.get_jobs())
+
+    async def start(self) -> None:
+        self._sched.start()
+        self._sched.add_job(
+            self.wake,
+            IntervalTrigger(seconds=self._sweep_every.total_seconds()),
+            id=SWEEP,
+            replace_existing=True,
+            coalesce=True,
+        )
+        await self.rebuild()
+
+    def shutdown(self) -> None:
+        if self._sched.running:
+            self._sched.shutdown(wait=False)
+
+    async def rebuild(self) -> int:
+        """Drop every due job and derive them again from the table."""
+        for job in self._sched.get_jobs():
+            if job.id.startswith("due:"):
+                job.remove()
+        async with self.db.reader() as tx:
+            rows = (
+                await tx.exec(
+                    select(DueItem.id, DueItem.due_at).where(col(DueItem.due_at).is_not(None))
+                )
+            ).all()
+        for item_id, due_at in rows:
+            if item_id is not None and due_at is not None:
+                self._place(item_id, due_at)
+        log.info("scheduler rebuilt: %d pending", len(rows))
+        return len(rows)
+
+    async def sync(self, incident_id: int) -> None:
+        """Re-derive the jobs of one incident after a change."""
+        async with self.db.reader() as tx:
+            rows = (
+                await tx.exec(
+                    select(DueItem.id, DueItem.due_at).where(DueItem.incident_id == incident_id)
+                )
+            ).all()
+        for item_id, due_at in rows:
+            if item_id is None:
+                continue
+            if due_at is None:
+                job = self._sched.get_job(job_id(item_id))
+                if job is not None:
+                    job.remove()
+            else:
+                self._place(item_id, due_at)
+
+    def _place(self, item_id: int, due_at: datetime) -> None:
+        self._sched.add_job(
+            self.wake,
+            DateTrigger(run_date=due_at),
+            id=job_id(item_id),
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    async def wake(self) -> None:
+        """Run `fire`; calls that arrive while it runs fold into one more pass."""
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        self._idle.clear()
+        try:
+            while True:
+                self._again = False
+                try:
+                    await self._fire()
+                except Exception:
+                    log.exception("firing due work failed; the sweep will retry")
+                if not self._again:
+                    break
+        finally:
+            self._running = False
+            self._idle.set()
+
+    async def idle(self) -> None:
+        await self._idle.wait()
