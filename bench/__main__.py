@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,13 +18,18 @@ from typing import Any
 from bench import registry
 from bench.measure import peak_rss_mb
 
-USAGE = "usage: python -m bench NAME [key=value ...]   (or BENCH_<KEY>=value)"
+USAGE = (
+    "usage: python -m bench NAME [key=value ...]   (or BENCH_<KEY>=value; "
+    "BENCH_LOG_LEVEL=INFO for progress on stderr)"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
-        stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        stream=sys.stderr,
+        level=os.environ.get("BENCH_LOG_LEVEL", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
     )
     names = registry.available()
     if not args or args[0] in ("-h", "--help"):
@@ -33,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runner = registry.load(name)
         opts = registry.Options.parse(args[1:])
-    except (registry.UnknownBenchmark, registry.BadOption) as exc:
+    except (registry.UnknownBenchmark, registry.BadOption, registry.BadResult) as exc:
         print(f"bench: {exc}\n{USAGE}", file=sys.stderr)
         return 2
 

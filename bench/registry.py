@@ -13,6 +13,7 @@ baseline it also returns `baseline...` figures and `ratio`. The harness adds `be
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pkgutil
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -97,9 +98,9 @@ def load(name: str) -> Runner:
         raise UnknownBenchmark(name, names)
     module = importlib.import_module(f"{__package__}.{name}")
     runner = getattr(module, "run", None)
-    if runner is None or not callable(runner):
-        raise UnknownBenchmark(name, names)
-    return runner  # type: ignore[no-any-return]
+    if not inspect.iscoroutinefunction(runner):
+        raise BadResult(f"bench/{name}.py defines no `async def run(opts)`")
+    return runner
 
 
 def check(name: str, figures: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,13 +31,13 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.port import Outcome, RichMessage
+from bot.port import ChannelRef, Outcome, RichMessage
 from bot.service import cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
 from bot.views import incident_ref
 from storage import repository as repo
-from storage.tables import Incident
+from storage.repository import Executor, IncidentKey
 
 log = logging.getLogger("warroom.bot")
 
@@ -48,8 +48,8 @@ DEFAULT_REACTIONS = {
     "📌": "pin",
 }
 
-Handler = Callable[[AsyncSession, Incident | None], Awaitable[Result]]
-CaptureHandler = Callable[[AsyncSession, Incident], Awaitable[Result]]
+Handler = Callable[[Any, IncidentKey | None], Awaitable[Result]]
+CaptureHandler = Callable[[Any, IncidentKey], Awaitable[Result]]
 
 
 class Bot:
@@ -136,6 +136,7 @@ class Bot:
                         text=event.text,
                         thread_id=event.thread_id,
                     ),
+                    light=True,
                 )
             case MessageEdited():
                 return await self._capture(
@@ -144,6 +145,7 @@ class Bot:
                     lambda tx, inc: capture.message_edited(
                         tx, inc, actor, message_id=event.message.id, text=event.text
                     ),
+                    light=True,
                 )
             case MessageDeleted():
                 return await self._capture(
@@ -160,6 +162,7 @@ class Bot:
                     event.key,
                     actor,
                     lambda tx, inc: capture.member_joined(tx, self.deps, inc, actor),
+                    light=True,
                 )
         raise TypeError(f"unhandled event {event!r}")
 
@@ -184,7 +187,12 @@ class Bot:
     def _incident_handler(self, command: cmd.Command, actor: Actor) -> Handler:
         deps = self.deps
 
-        async def run(tx: AsyncSession, incident: Incident | None) -> Result:
+        async def run(tx: Executor, key: IncidentKey | None) -> Result:
+            assert key is not None
+            if isinstance(command, cmd.AddNote):  # the hot path: no full row needed
+                return await records.add_note(tx, deps, key, actor, text=command.text)
+            assert isinstance(tx, AsyncSession)  # every other command runs in the ORM
+            incident = await repo.incident_by_id(tx, incident_id=key.id)
             assert incident is not None
             match command:
                 case cmd.SetSeverity(level=level):
@@ -205,8 +213,6 @@ class Bot:
                     )
                 case cmd.PostUpdate(text=text):
                     return await records.post_update(tx, deps, incident, actor, text=text)
-                case cmd.AddNote(text=text):
-                    return await records.add_note(tx, deps, incident, actor, text=text)
                 case cmd.AddTask(text=text, owner=owner):
                     return await records.add_task(
                         tx, deps, incident, actor, text=text, owner_ref=owner
@@ -239,12 +245,17 @@ class Bot:
         self, key: str, actor: Actor, command: cmd.Command | None, handler: Handler
     ) -> Outcome:
         deps = self.deps
-        async with deps.db.transaction() as tx:
-            if not await repo.claim_event(tx, key=key, at=actor.at):
+        # Appending a note needs no ORM session: a bare connection transaction is cheaper.
+        unit = deps.db.connection() if isinstance(command, cmd.AddNote) else deps.db.transaction()
+        async with unit as tx:
+            claimed, located = await repo.claim_and_locate(
+                tx, key=key, at=actor.at, channel_id=actor.channel.id
+            )
+            if not claimed:
                 return Outcome(duplicate=True)
             incident = None
             if command is not None:
-                incident = await repo.incident_by_channel(tx, channel_id=actor.channel.id)
+                incident = located
                 if incident is None:
                     name = cmd.name_of(command)
                     raise UserError(
@@ -258,22 +269,32 @@ class Bot:
         if result.then is not None:
             reply = await result.then(self.runner)
         await self.runner.run_all(result.effects, incident_id=incident_id)
-        if incident_id is not None:
+        if incident_id is not None and result.reschedule:
             await self._changed(incident_id)
         number = result.incident_number or (incident.number if incident else None)
         return Outcome(reply=reply, incident_number=number)
 
-    async def _capture(self, key: str, actor: Actor, handler: CaptureHandler) -> Outcome:
-        """Chat activity: recorded only in incident channels; elsewhere ignored."""
-        async with self.deps.db.transaction() as tx:
-            incident = await repo.incident_by_channel(tx, channel_id=actor.channel.id)
-            if incident is None:
-                return Outcome()
-            if not await repo.claim_event(tx, key=key, at=actor.at):
-                return Outcome(duplicate=True)
-            result = await handler(tx, incident)
+    async def _capture(
+        self, key: str, actor: Actor, handler: CaptureHandler, *, light: bool = False
+    ) -> Outcome:
+        """Chat activity: recorded only in incident channels; elsewhere ignored.
+
+        `light` handlers only append rows, so they run on a bare connection transaction."""
+        db = self.deps.db
+        try:
+            async with db.connection() if light else db.transaction() as tx:
+                claimed, incident = await repo.claim_and_locate(
+                    tx, key=key, at=actor.at, channel_id=actor.channel.id
+                )
+                if not claimed:
+                    return Outcome(duplicate=True)
+                if incident is None:
+                    raise _NotAnIncidentChannel  # roll the claim back: nothing to record
+                result = await handler(tx, incident)
+        except _NotAnIncidentChannel:
+            return Outcome()
         await self.runner.run_all(result.effects, incident_id=incident.id)
-        if incident.id is not None:
+        if result.reschedule:
             await self._changed(incident.id)
         return Outcome(reply=result.reply, incident_number=incident.number)
 
@@ -290,13 +311,15 @@ class Bot:
                 ),
             )
         if action == "escalate" and added:
-            return await self._capture(
-                event.key,
-                actor,
-                lambda tx, inc: triage.escalate(
-                    tx, deps, inc, actor, up=True, reason=f"{event.emoji} reaction"
-                ),
-            )
+
+            async def escalate(tx: AsyncSession, key: IncidentKey) -> Result:
+                incident = await repo.incident_by_id(tx, incident_id=key.id)
+                assert incident is not None
+                return await triage.escalate(
+                    tx, deps, incident, actor, up=True, reason=f"{event.emoji} reaction"
+                )
+
+            return await self._capture(event.key, actor, escalate)
         return Outcome()
 
     async def _button(self, event: ButtonPressed, actor: Actor) -> Outcome:
@@ -315,6 +338,15 @@ class Bot:
                 command = cmd.parse(f"snooze {wait or '30m'}", severity_names=[])
             case _:
                 raise UserError(f"That button (`{event.action_id}`) is not one of warroom's.")
+        # A button on a copy outside the incident channel (an escalated reminder in the
+        # announcement channel) acts on the incident it names.
+        number = event.value.partition(":")[0]
+        if number.isdecimal():
+            async with self.deps.db.reader() as tx:
+                row = await repo.incident_by_number(tx, number=int(number))
+            if row is not None and row.channel_id and row.channel_id != actor.channel.id:
+                channel = ChannelRef(row.channel_id, row.channel_name or "")
+                actor = Actor(user=actor.user, channel=channel, at=actor.at)
         return await self._command(command, event.key, actor)
 
     def _modal_command(self, event: ModalSubmitted) -> cmd.Command:
@@ -337,6 +369,10 @@ class Bot:
             case "resolve":
                 return cmd.Resolve(summary=v.get("summary", ""))
         raise UserError(f"That form (`{event.modal_id}`) is not one of warroom's.")
+
+
+class _NotAnIncidentChannel(Exception):
+    """Chat activity outside incident channels is not recorded."""
 
 
 def _missing(what: str) -> NoReturn:

@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.command in ("run", "console", "demo", "check"):
+    if args.command in ("run", "console", "demo", "check", "postmortem"):
         problems = _configuration_errors(settings)
         if problems:
             print(

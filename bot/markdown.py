@@ -15,8 +15,12 @@ _LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])")
 
 
 def escape_inline(text: str) -> str:
-    """Escape one line of user text so Markdown renders it literally."""
-    escaped = _INLINE.sub(r"\\\1", text)
+    """Escape one line of user text so Markdown renders it literally.
+
+    Line breaks become spaces: a heading or a table cell cannot hold one, and a raw newline
+    would start a new block (a `# heading` on the next line becomes a real heading).
+    """
+    escaped = _INLINE.sub(r"\\\1", " ".join(text.splitlines()))
     return _LINE_START.sub(_escape_marker, escaped)
 
 

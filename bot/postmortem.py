@@ -7,6 +7,7 @@ blocks, in order; key events stand out in bold.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,8 +75,12 @@ class Clocks:
         return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def _name(entry: Entry) -> str:
+    return entry.actor_name or entry.actor_id or "warroom"
+
+
 def _who(entry: Entry) -> str:
-    return escape_inline(entry.actor_name or entry.actor_id or "warroom")
+    return escape_inline(_name(entry))
 
 
 def describe(entry: Entry) -> str:
@@ -127,7 +132,8 @@ def timeline_items(entries: Iterable[Entry], clocks: Clocks) -> list[Line | Chat
 
     def flush() -> None:
         if len(run) >= GROUP_AT:
-            people = list(dict.fromkeys(_who(e) for e, _ in run))
+            # The <summary> line is raw HTML, where Markdown escapes do not apply.
+            people = list(dict.fromkeys(html.escape(_name(e)) for e, _ in run))
             items.append(
                 ChatGroup(
                     start_utc=run[0][1].utc,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.status import Status
 from bot.playbook import Playbook
 from storage.tables import DueItem, Incident
 
@@ -22,7 +23,9 @@ MAX_SNOOZE = timedelta(hours=24)
 
 
 def wants_reminders(incident: Incident, playbook: Playbook | None) -> bool:
-    if playbook is None:
+    # A resolved or closed incident is stopped: an update posted after the resolve
+    # must not start the timers again.
+    if playbook is None or not Status(incident.status).is_open:
         return False
     return not incident.drill or playbook.reminders.include_drills
 
@@ -111,7 +114,9 @@ async def severity_changed(
     else:
         base = incident.last_update_at or incident.declared_at
         due = max(base + every, at)
-        if escalated and item.due_at is not None:
+        if item.due_at is None:
+            due = at + every  # the old level owed no updates: start a full cadence now
+        elif escalated:
             due = min(item.due_at, at + every)
         item.due_at = due
     tx.add(item)
@@ -125,7 +130,9 @@ async def summary_item(tx: AsyncSession, *, incident_id: int) -> DueItem:
 async def snooze(tx: AsyncSession, incident: Incident, *, until: datetime) -> DueItem:
     assert incident.id is not None
     item = await _item(tx, incident.id, UPDATE)
-    item.due_at = until
+    # Snoozing acknowledges the reminders so far, and never brings the next one closer.
+    item.due_at = max(until, item.due_at) if item.due_at else until
+    item.fired_count = 0
     tx.add(item)
     return item
 

@@ -9,11 +9,14 @@ finds it already claimed and posts nothing.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,11 +28,12 @@ from bot.effects import EffectRunner
 from bot.markup import mention
 from bot.port import Button, ButtonStyle, RichMessage
 from bot.service import notices
-from bot.service.base import Deps, Effect, load_view
+from bot.service.base import Deps, Effect
 from bot.summaries import ExtractiveSummarizer, Summarizer, has_activity
-from bot.views import IncidentView
+from bot.views import IncidentView, build_view
 from storage import repository as repo
-from storage.tables import DueItem, Incident, TimelineEntry
+from storage.tables import DueItem, Incident, RoleAssignment, Task, TimelineEntry
+from storage.types import UTCDateTime
 
 log = logging.getLogger("warroom.rhythm")
 BATCH = 200
@@ -70,12 +74,9 @@ async def fire_due(
         effects: list[tuple[int, Effect]] = []
         batch: list[Fired] = []
         async with deps.db.transaction() as tx:
-            for item_id, seen in due:
-                result = await _claim_and_plan(tx, deps, summarizer, item_id, seen, now)
-                if result is not None:
-                    record, planned = result
-                    batch.append(record)
-                    effects.extend((record.incident_id, e) for e in planned)
+            for record, planned in await _claim_and_plan(tx, deps, summarizer, due, now):
+                batch.append(record)
+                effects.extend((record.incident_id, e) for e in planned)
         fired.extend(batch)
         for incident_id, effect in effects:
             await runner.run(effect, incident_id=incident_id)
@@ -87,78 +88,135 @@ async def _claim_and_plan(
     tx: AsyncSession,
     deps: Deps,
     summarizer: Summarizer,
-    item_id: int,
-    seen: datetime,
+    due: list[tuple[int, datetime]],
     now: datetime,
-) -> tuple[Fired, list[Effect]] | None:
-    # Claim first: only the process whose conditional UPDATE matches goes on.
-    claimed = (
-        await tx.exec(
-            update(DueItem)
-            .where(col(DueItem.id) == item_id, col(DueItem.due_at) == seen)
-            .values(due_at=None, fired_count=DueItem.fired_count + 1, last_fired_at=now)
-            .returning(
-                col(DueItem.incident_id),
-                col(DueItem.kind),
-                col(DueItem.ref),
-                col(DueItem.fired_count),
-                col(DueItem.cursor),
-            )
+) -> list[tuple[Fired, list[Effect]]]:
+    """Claim a batch of items in one statement, then plan each claimed one, in `due` order.
+
+    Statements are per batch, not per item (the claim, the incidents with their roles and
+    tasks, the next due times); summaries still read their own stretch of the timeline.
+    """
+    conn = await tx.connection()
+    # Claim first: only the process whose conditional UPDATE matches an item goes on with
+    # it. `(id, due_at) IN (...)` is the per-item `id = :id AND due_at = :seen`, batched.
+    table = DueItem.__table__  # type: ignore[attr-defined]
+    claim = (
+        update(table)
+        .where(
+            table.c.id.in_([item_id for item_id, _ in due]),
+            tuple_(table.c.id, table.c.due_at).in_(due),
         )
-    ).first()
-    if claimed is None:
-        return None
-    incident_id, kind, ref, fired_count, cursor = claimed
-    incident = await repo.incident_by_id(tx, incident_id=incident_id)
-    assert incident is not None and incident.id is not None
-    playbook = deps.playbook_for(incident)
-    next_due: datetime | None = None
-    effects: list[Effect] = []
-    if Status(incident.status).is_open and incident.channel_id and playbook is not None:
-        view = await load_view(tx, deps, incident, with_tasks=True)
-        if kind == reminders.UPDATE:
-            every = playbook.cadence(incident.severity)
-            next_due = now + every if every else None
-            effects = _update_reminder(tx, deps, incident, view, fired_count, seen, now)
-        elif kind == reminders.SUMMARY:
-            every = playbook.summary_cadence
-            next_due = now + every if every else None
-            message, cursor = await summary_message(
-                tx, deps, incident, view, summarizer, since_id=cursor, heading="auto"
-            )
-            if message is not None:
-                effects = [notices.post(deps, incident, message, "post the channel summary")]
+        .values(due_at=None, fired_count=table.c.fired_count + 1, last_fired_at=now)
+        .returning(
+            *(table.c[n] for n in ("id", "incident_id", "kind", "ref", "fired_count", "cursor"))
+        )
+    )
+    claimed = {row[0]: row[1:] for row in (await conn.execute(claim)).all()}
+    if not claimed:
+        return []
+    incident_ids = sorted({incident_id for incident_id, *_ in claimed.values()})
+    incidents = {
+        i.id: i
+        for i in (await tx.exec(select(Incident).where(col(Incident.id).in_(incident_ids)))).all()
+    }
+    live = [
+        i
+        for i in incidents.values()
+        if Status(i.status).is_open and i.channel_id and deps.playbook_for(i) is not None
+    ]
+    views = await _views(tx, deps, live)
+    planned: list[tuple[Fired, list[Effect]]] = []
+    next_due: list[dict[str, Any]] = []
+    for item_id, seen in due:
+        if item_id not in claimed:
+            continue
+        incident_id, kind, ref, fired_count, cursor = claimed[item_id]
+        incident = incidents.get(incident_id)
+        assert incident is not None and incident.id is not None
+        playbook = deps.playbook_for(incident)
+        due_next: datetime | None = None
+        effects: list[Effect] = []
+        view = views.get(incident.id)
+        if view is not None and playbook is not None:
+            if kind == reminders.UPDATE:
+                every = playbook.cadence(incident.severity)
+                due_next = now + every if every else None
+                effects = _update_reminder(tx, deps, incident, view, fired_count, seen, now)
+            elif kind == reminders.SUMMARY:
+                every = playbook.summary_cadence
+                due_next = now + every if every else None
+                message, cursor = await summary_message(
+                    tx, deps, incident, view, summarizer, since_id=cursor, heading="auto", now=now
+                )
+                if message is not None:
+                    effects = [notices.post(deps, incident, message, "post the channel summary")]
+                    repo.add_timeline(
+                        tx,
+                        incident_id=incident.id,
+                        at=now,
+                        kind=EventKind.SUMMARY,
+                        text="automatic summary",
+                        data={"cursor": cursor},
+                    )
+            elif kind == reminders.CHECKLIST and int(ref) < len(playbook.checklist):
+                step = playbook.checklist[int(ref)]
+                message = deps.renderer.message("checklist_due", incident=view, step=step)
+                effects = [notices.post(deps, incident, message, "post the checklist reminder")]
                 repo.add_timeline(
                     tx,
                     incident_id=incident.id,
                     at=now,
-                    kind=EventKind.SUMMARY,
-                    text="automatic summary",
-                    data={"cursor": cursor},
+                    kind=EventKind.CHECKLIST_DUE,
+                    text=step.text,
+                    data={"step": int(ref)},
                 )
-        elif kind == reminders.CHECKLIST and int(ref) < len(playbook.checklist):
-            step = playbook.checklist[int(ref)]
-            message = deps.renderer.message("checklist_due", incident=view, step=step)
-            effects = [notices.post(deps, incident, message, "post the checklist reminder")]
-            repo.add_timeline(
-                tx,
-                incident_id=incident.id,
-                at=now,
-                kind=EventKind.CHECKLIST_DUE,
-                text=step.text,
-                data={"step": int(ref)},
-            )
-    await tx.exec(
-        update(DueItem).where(col(DueItem.id) == item_id).values(due_at=next_due, cursor=cursor)
+        next_due.append({"item": item_id, "next_due": due_next, "next_cursor": cursor})
+        record = Fired(
+            item_id=item_id,
+            incident_id=incident.id,
+            kind=kind,
+            due_at=seen,
+            fired_at=now,
+            posted=bool(effects),
+        )
+        planned.append((record, effects))
+    await conn.execute(_reschedule_statement(), next_due)
+    return planned
+
+
+@cache
+def _reschedule_statement() -> Any:
+    table = DueItem.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("item"))
+        .values(
+            due_at=bindparam("next_due", type_=UTCDateTime()),
+            cursor=bindparam("next_cursor"),
+        )
     )
-    return Fired(
-        item_id=item_id,
-        incident_id=incident.id,
-        kind=kind,
-        due_at=seen,
-        fired_at=now,
-        posted=bool(effects),
-    ), effects
+
+
+async def _views(
+    tx: AsyncSession, deps: Deps, incidents: Sequence[Incident]
+) -> dict[int, IncidentView]:
+    """`load_view(..., with_tasks=True)` of many incidents: one query for roles, one for tasks."""
+    ids = [i.id for i in incidents if i.id is not None]
+    if not ids:
+        return {}
+    roles: dict[int, dict[str, RoleAssignment]] = defaultdict(dict)
+    stmt = select(RoleAssignment).where(col(RoleAssignment.incident_id).in_(ids))
+    for role in (await tx.exec(stmt)).all():
+        roles[role.incident_id][role.role] = role
+    tasks: dict[int, list[Task]] = defaultdict(list)
+    by_number = select(Task).where(col(Task.incident_id).in_(ids)).order_by(col(Task.number))
+    for task in (await tx.exec(by_number)).all():
+        tasks[task.incident_id].append(task)
+    return {
+        i.id: build_view(i, playbook=deps.playbook_for(i), roles=roles[i.id], tasks=tasks[i.id])
+        for i in incidents
+        if i.id is not None
+    }
 
 
 def _update_reminder(
@@ -232,6 +290,7 @@ async def summary_message(
     since_id: int,
     heading: str,
     force: bool = False,
+    now: datetime | None = None,
 ) -> tuple[RichMessage | None, int]:
     """The summary of what happened after timeline entry `since_id` (None if nothing did)."""
     assert incident.id is not None
@@ -245,6 +304,8 @@ async def summary_message(
     if not force and not has_activity(entries):
         return None, cursor
     summary = summarizer.summarize(view=view, entries=entries)
+    if not force and summary.empty:  # e.g. only a join or a snooze: nothing to report
+        return None, cursor
     total_messages = await repo.count_timeline(tx, incident_id=incident.id, kind=EventKind.CHAT)
     sev = deps.severities.find(incident.severity)
     message = deps.renderer.message(
@@ -252,7 +313,7 @@ async def summary_message(
         incident=view,
         summary=summary,
         heading=heading,
-        duration=humanize(deps.clock.now() - incident.declared_at),
+        duration=humanize((now or deps.clock.now()) - incident.declared_at),
         total_messages=total_messages,
         colour=sev.colour if sev else "",
     )

@@ -4,6 +4,10 @@ Each pending due item gets one date job with the deterministic id `due:<item id>
 Jobs are rebuilt from the table at start and re-synced after every change; a periodic
 sweep also picks up items that another process changed. A job only wakes `fire`, which
 re-reads the database and claims what is really due.
+
+While `fire` runs, re-syncs are collected and done together when it returns (one query
+for all the incidents it touched, before `wake` returns): a pass that fires thousands of
+reminders would otherwise read the table once per incident and fall behind the clock.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from storage.tables import DueItem
 
 log = logging.getLogger("warroom.scheduler")
 SWEEP = "sweep"
+SYNC_CHUNK = 500  # incidents per query when re-syncing many at once
 
 
 def job_id(item_id: int) -> str:
@@ -44,6 +49,7 @@ class Scheduler:
         self._sched = AsyncIOScheduler(timezone=UTC)
         self._running = False
         self._again = False
+        self._deferred: set[int] = set()  # incidents to re-sync when the firing pass ends
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -84,24 +90,48 @@ class Scheduler:
         return len(rows)
 
     async def sync(self, incident_id: int) -> None:
-        """Re-derive the jobs of one incident after a change."""
-        async with self.db.reader() as tx:
-            rows = (
-                await tx.exec(
-                    select(DueItem.id, DueItem.due_at).where(DueItem.incident_id == incident_id)
-                )
-            ).all()
-        for item_id, due_at in rows:
-            if item_id is None:
-                continue
-            if due_at is None:
-                job = self._sched.get_job(job_id(item_id))
-                if job is not None:
-                    job.remove()
-            else:
-                self._place(item_id, due_at)
+        """Re-derive the jobs of one incident after a change.
+
+        During a firing pass the incident is noted and re-synced when the pass ends."""
+        if self._running:
+            self._deferred.add(incident_id)
+            return
+        await self._sync([incident_id])
+
+    async def _sync(self, incident_ids: list[int]) -> None:
+        for start in range(0, len(incident_ids), SYNC_CHUNK):
+            chunk = incident_ids[start : start + SYNC_CHUNK]
+            async with self.db.reader() as tx:
+                rows = (
+                    await tx.exec(
+                        select(DueItem.id, DueItem.due_at).where(
+                            col(DueItem.incident_id).in_(chunk)
+                        )
+                    )
+                ).all()
+            for item_id, due_at in rows:
+                if item_id is None:
+                    continue
+                if due_at is None:
+                    job = self._sched.get_job(job_id(item_id))
+                    if job is not None:
+                        job.remove()
+                else:
+                    self._place(item_id, due_at)
+
+    async def _sync_deferred(self) -> None:
+        while self._deferred:
+            incident_ids = sorted(self._deferred)
+            self._deferred.clear()
+            try:
+                await self._sync(incident_ids)
+            except Exception:
+                log.exception("re-deriving jobs failed; the sweep will fire what is due")
 
     def _place(self, item_id: int, due_at: datetime) -> None:
+        job = self._sched.get_job(job_id(item_id))
+        if job is not None and getattr(job, "next_run_time", None) == due_at:
+            return  # already there: replacing it would only wake the scheduler up
         self._sched.add_job(
             self.wake,
             DateTrigger(run_date=due_at),
@@ -125,6 +155,7 @@ class Scheduler:
                     await self._fire()
                 except Exception:
                     log.exception("firing due work failed; the sweep will retry")
+                await self._sync_deferred()
                 if not self._again:
                     break
         finally:

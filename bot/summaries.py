@@ -24,6 +24,7 @@ CHANGE_KINDS = frozenset(
 # Entries that do not count as activity (the bot's own rhythm).
 QUIET_KINDS = frozenset(
     {
+        EventKind.JOINED,
         EventKind.REMINDER,
         EventKind.SUMMARY,
         EventKind.CHECKLIST_DUE,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +25,15 @@ from storage.tables import (
 )
 
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
+
+# Core-only functions accept either an ORM session or a bare connection transaction.
+Executor = AsyncSession | AsyncConnection
+
+
+async def _conn(executor: Executor) -> AsyncConnection:
+    if isinstance(executor, AsyncConnection):
+        return executor
+    return await executor.connection()
 
 
 # Statements run on every command are built once and reused with bound parameters:
@@ -43,14 +54,75 @@ def _incident_by_channel_statement() -> Any:
 
 
 @cache
+def _incident_key_statement() -> Any:
+    table = Incident.__table__  # type: ignore[attr-defined]
+    return core_select(table.c.id, table.c.number, table.c.status).where(
+        table.c.channel_id == bindparam("channel_id")
+    )
+
+
+class IncidentKey(NamedTuple):
+    """The few columns most commands need before deciding whether to load the whole row."""
+
+    id: int
+    number: int
+    status: str
+
+
+@cache
+def _claim_and_locate_statement(dialect: str) -> Any:
+    events = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    incidents = Incident.__table__  # type: ignore[attr-defined]
+    channel = bindparam("channel_id", type_=incidents.c.channel_id.type)
+
+    def lookup(column: Any) -> Any:
+        return core_select(column).where(incidents.c.channel_id == channel).scalar_subquery()
+
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        make(events)
+        .values(
+            key=bindparam("key", type_=events.c.key.type),
+            at=bindparam("at", type_=events.c.at.type),
+        )
+        .on_conflict_do_nothing()
+        .returning(lookup(incidents.c.id), lookup(incidents.c.number), lookup(incidents.c.status))
+    )
+
+
+async def claim_and_locate(
+    session: Executor, *, key: str, at: datetime, channel_id: str
+) -> tuple[bool, IncidentKey | None]:
+    """Claim an event's idempotency key and find the channel's incident, in ONE statement.
+
+    Returns (claimed, incident). Not claimed means the event was handled before. The
+    lookup rides on the claim's RETURNING clause as scalar subqueries (SQLite 3.35+ and
+    PostgreSQL), which saves a round trip on every command.
+    """
+    conn = await _conn(session)
+    stmt = _claim_and_locate_statement(conn.dialect.name)
+    row = (await conn.execute(stmt, {"key": key, "at": at, "channel_id": channel_id})).first()
+    if row is None:
+        return False, None
+    return True, (IncidentKey(row[0], row[1], row[2]) if row[0] is not None else None)
+
+
+async def incident_key(session: Executor, *, channel_id: str) -> IncidentKey | None:
+    """The incident whose channel this is, read with one light Core query."""
+    conn = await _conn(session)
+    row = (await conn.execute(_incident_key_statement(), {"channel_id": channel_id})).first()
+    return IncidentKey(row[0], row[1], row[2]) if row is not None else None
+
+
+@cache
 def _timeline_insert_statement() -> Any:
     return insert(TimelineEntry.__table__)  # type: ignore[attr-defined]
 
 
-async def claim_event(session: AsyncSession, *, key: str, at: datetime) -> bool:
+async def claim_event(session: Executor, *, key: str, at: datetime) -> bool:
     """Record an inbound event's idempotency key. False if it was already handled."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    result = await session.exec(_claim_statement(dialect), params={"key": key, "at": at})
+    conn = await _conn(session)
+    result = await conn.execute(_claim_statement(conn.dialect.name), {"key": key, "at": at})
     return bool(result.rowcount)
 
 
@@ -124,19 +196,25 @@ async def assign_role(
 
 
 async def add_participant(
-    session: AsyncSession, *, incident_id: int, user_id: str, user_name: str, at: datetime
+    session: Executor, *, incident_id: int, user_id: str, user_name: str, at: datetime
 ) -> bool:
     """Add someone to the incident's participants. False if they were already there."""
-    table = Participant.__table__  # type: ignore[attr-defined]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    values = dict(incident_id=incident_id, user_id=user_id, user_name=user_name, joined_at=at)
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    result = await session.exec(stmt)
+    conn = await _conn(session)
+    values = {
+        "incident_id": incident_id,
+        "user_id": user_id,
+        "user_name": user_name,
+        "joined_at": at,
+    }
+    result = await conn.execute(_participant_statement(conn.dialect.name), values)
     return bool(result.rowcount)
+
+
+@cache
+def _participant_statement(dialect: str) -> Any:
+    table = Participant.__table__  # type: ignore[attr-defined]
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    return make(table).on_conflict_do_nothing()
 
 
 async def participants(session: AsyncSession, *, incident_id: int) -> Sequence[Participant]:
@@ -190,7 +268,7 @@ def add_timeline(
 
 
 async def insert_timeline(
-    session: AsyncSession,
+    session: Executor,
     *,
     incident_id: int,
     at: datetime,
@@ -216,7 +294,8 @@ async def insert_timeline(
         "message_id": message_id,
         "data": data or {},
     }
-    await session.exec(_timeline_insert_statement(), params=values)
+    conn = await _conn(session)
+    await conn.execute(_timeline_insert_statement(), values)
 
 
 async def timeline(session: AsyncSession, *, incident_id: int) -> Sequence[TimelineEntry]:

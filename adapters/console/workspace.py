@@ -128,6 +128,8 @@ class Workspace:
         rich: RichMessage | None = None,
         message_id: str = "",
     ) -> Message:
+        if message_id[1:].isdecimal():  # a restored id: new ids must come after it
+            self._seq = max(self._seq, int(message_id[1:]))
         msg = Message(
             id=message_id or self._message_id(),
             channel_id=channel.id,

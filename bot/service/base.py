@@ -71,6 +71,9 @@ class Result:
     then: Callable[[EffectRunner], Awaitable[RichMessage | None]] | None = None
     incident_id: int | None = None
     incident_number: int | None = None
+    # True when due times (reminders, summaries, checklist) may have changed, so the
+    # scheduler re-derives the incident's jobs after commit.
+    reschedule: bool = False
 
 
 async def load_view(

@@ -14,7 +14,7 @@ from bot.domain.suggest import closest
 from bot.domain.timeline import EventKind
 from bot.errors import UserError
 from bot.markup import mention
-from bot.port import RichMessage
+from bot.port import Capability, RichMessage
 from bot.render import TemplateProblem
 from bot.rhythm import summary_message
 from bot.service import notices
@@ -38,19 +38,21 @@ async def snooze(
 ) -> Result:
     _require_open(incident, "snooze")
     playbook = deps.playbook_for(incident)
-    if (
-        not reminders.wants_reminders(incident, playbook)
-        or playbook is None
-        or playbook.cadence(incident.severity) is None
-    ):
+    ref = incident_ref(incident.number)
+    if playbook is None or playbook.cadence(incident.severity) is None:
         raise UserError(
-            f"{incident_ref(incident.number)} has no update reminders to snooze "
-            f"({incident.severity} has no update cadence in the "
-            f"`{incident.playbook}` playbook)."
+            f"{ref} has no update reminders to snooze ({incident.severity} has no update "
+            f"cadence in the `{incident.playbook}` playbook)."
+        )
+    if not reminders.wants_reminders(incident, playbook):
+        raise UserError(
+            f"{ref} is a drill, and the `{incident.playbook}` playbook sends no reminders "
+            "for drills."
         )
     assert incident.id is not None
-    until = actor.at + duration
-    await reminders.snooze(tx, incident, until=until)
+    item = await reminders.snooze(tx, incident, until=actor.at + duration)
+    assert item.due_at is not None
+    until = item.due_at
     repo.add_timeline(
         tx,
         incident_id=incident.id,
@@ -63,15 +65,21 @@ async def snooze(
     )
     text = (
         f"😴 {mention(actor.user.id)} snoozed update reminders for {humanize(duration)} "
-        f"(until {until:%H:%M} UTC)."
+        f"(next reminder {until:%Y-%m-%d %H:%M} UTC)."
     )
     return Result(
-        effects=[notices.post(deps, incident, RichMessage(text=text), "announce the snooze")]
+        reschedule=True,
+        effects=[notices.post(deps, incident, RichMessage(text=text), "announce the snooze")],
     )
 
 
 async def summary(tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor) -> Result:
     """`/incident summary`: what changed since the last summary, posted in the channel."""
+    if incident.status == Status.CLOSED:
+        raise UserError(
+            f"{incident_ref(incident.number)} is closed and its channel archived; "
+            f"`/{deps.options.command_name} postmortem` has the whole story."
+        )
     assert incident.id is not None
     item = await reminders.summary_item(tx, incident_id=incident.id)
     view = await load_view(tx, deps, incident, with_tasks=True)
@@ -157,6 +165,8 @@ async def comms(
             suggestion=closest(template, names),
         )
     assert incident.id is not None
+    if post and incident.status == Status.CLOSED:
+        raise UserError(f"{incident_ref(incident.number)} is closed; nothing more is announced.")
     view = await load_view(tx, deps, incident, with_tasks=True)
     every = playbook.cadence(incident.severity)
     try:
@@ -210,10 +220,19 @@ async def comms(
 
 async def postmortem(deps: Deps, incident: Incident) -> Result:
     assert incident.id is not None
+    ref = incident_ref(incident.number)
+    export = f"`warroom postmortem {ref} -o {ref}-postmortem.md`"
+    can_post = (
+        Capability.FILES in deps.port.capabilities
+        and incident.status != Status.CLOSED
+        and incident.channel_id
+    )
+    where = (
+        "it will be posted here as a file"
+        if can_post
+        else (f"it is stored with the incident; export it with {export}")
+    )
     return Result(
-        reply=RichMessage(
-            text=f"Compiling the postmortem draft for "
-            f"{incident_ref(incident.number)}; it will be posted here."
-        ),
-        effects=[publish(deps, incident_id=incident.id)],
+        reply=RichMessage(text=f"Compiling the postmortem draft for {ref}; {where}."),
+        effects=[publish(deps, incident_id=incident.id, post=bool(can_post))],
     )

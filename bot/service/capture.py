@@ -9,7 +9,7 @@ from bot.markup import clean_user_text
 from bot.service import cadence
 from bot.service.base import Actor, Deps, Result
 from storage import repository as repo
-from storage.tables import Incident
+from storage.repository import Executor, IncidentKey
 
 MAX_CAPTURED = 4000
 
@@ -20,16 +20,15 @@ def _clip(text: str) -> str:
 
 
 async def message_posted(
-    tx: AsyncSession,
-    incident: Incident,
+    tx: Executor,
+    incident: IncidentKey,
     actor: Actor,
     *,
     message_id: str,
     text: str,
     thread_id: str | None,
 ) -> Result:
-    assert incident.id is not None
-    repo.add_timeline(
+    await repo.insert_timeline(
         tx,
         incident_id=incident.id,
         at=actor.at,
@@ -47,10 +46,9 @@ async def message_posted(
 
 
 async def message_edited(
-    tx: AsyncSession, incident: Incident, actor: Actor, *, message_id: str, text: str
+    tx: Executor, incident: IncidentKey, actor: Actor, *, message_id: str, text: str
 ) -> Result:
-    assert incident.id is not None
-    repo.add_timeline(
+    await repo.insert_timeline(
         tx,
         incident_id=incident.id,
         at=actor.at,
@@ -64,16 +62,15 @@ async def message_edited(
 
 
 async def message_deleted(
-    tx: AsyncSession, incident: Incident, actor: Actor, *, message_id: str
+    tx: AsyncSession, incident: IncidentKey, actor: Actor, *, message_id: str
 ) -> Result:
-    assert incident.id is not None
     for entry in await repo.timeline_for_message(
         tx, incident_id=incident.id, message_id=message_id
     ):
         if entry.kind == EventKind.CHAT:
             entry.data = {**entry.data, "deleted": True}
             tx.add(entry)
-    repo.add_timeline(
+    await repo.insert_timeline(
         tx,
         incident_id=incident.id,
         at=actor.at,
@@ -86,10 +83,9 @@ async def message_deleted(
 
 
 async def mark_key_message(
-    tx: AsyncSession, incident: Incident, actor: Actor, *, message_id: str, on: bool
+    tx: AsyncSession, incident: IncidentKey, actor: Actor, *, message_id: str, on: bool
 ) -> Result:
     """📌 on a message marks it as key on the timeline, with its original time and text."""
-    assert incident.id is not None
     entries = await repo.timeline_for_message(tx, incident_id=incident.id, message_id=message_id)
     original = next((e for e in entries if e.kind == EventKind.CHAT), None)
     latest_edit = next((e for e in reversed(entries) if e.kind == EventKind.CHAT_EDITED), None)
@@ -99,7 +95,7 @@ async def mark_key_message(
         "author_id": original.actor_id if original else None,
         "author_name": original.actor_name if original else None,
     }
-    repo.add_timeline(
+    await repo.insert_timeline(
         tx,
         incident_id=incident.id,
         at=actor.at,
@@ -113,13 +109,12 @@ async def mark_key_message(
     return Result()
 
 
-async def member_joined(tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor) -> Result:
-    assert incident.id is not None
+async def member_joined(tx: Executor, deps: Deps, incident: IncidentKey, actor: Actor) -> Result:
     added = await repo.add_participant(
         tx, incident_id=incident.id, user_id=actor.user.id, user_name=actor.user.name, at=actor.at
     )
     if added:
-        repo.add_timeline(
+        await repo.insert_timeline(
             tx,
             incident_id=incident.id,
             at=actor.at,

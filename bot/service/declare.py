@@ -37,6 +37,7 @@ from bot.service.base import Actor, Deps, Effect, Result, load_view, resolve_use
 from bot.views import IncidentView, incident_ref
 from storage import repository as repo
 from storage.tables import (
+    DueItem,
     Incident,
     Participant,
     ProcessedEvent,
@@ -64,7 +65,7 @@ class Plan:
 
 
 async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
-    title = clean_user_text(command.title).strip()
+    title = " ".join(clean_user_text(command.title).split())
     if not title:
         raise UserError("`declare` needs a title.", usage=SPECS["declare"].usage)
     if len(title) > MAX_TITLE:
@@ -202,10 +203,9 @@ async def _forget(deps: Deps, incident_id: int, key: str) -> None:
     """Undo the declare transaction when no channel could be created."""
     async with deps.db.transaction() as tx:
         await tx.exec(delete(TimelineEntry).where(col(TimelineEntry.incident_id) == incident_id))
-        await tx.execute(
-            delete(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id)
-        )
+        await tx.exec(delete(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id))
         await tx.exec(delete(Participant).where(col(Participant.incident_id) == incident_id))
+        await tx.exec(delete(DueItem).where(col(DueItem.incident_id) == incident_id))
         await tx.exec(delete(Incident).where(col(Incident.id) == incident_id))
         await tx.exec(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
 
@@ -232,7 +232,7 @@ async def declare(
             "declared", incident=view, announced=bool(row.announce_message_id)
         )
 
-    return Result(incident_id=incident_id, incident_number=number, then=then)
+    return Result(reschedule=True, incident_id=incident_id, incident_number=number, then=then)
 
 
 async def _open_channel(
@@ -274,7 +274,9 @@ def _spread_word(
 ) -> list[Effect]:
     """Card (posted, then pinned), invitations, topic and announcement: each its own effect."""
     port = deps.port
-    invitees = sorted({u.id for u in [actor.user, *p.roles.values(), *p.responders]})
+    people = {u.id: u for u in [actor.user, *p.roles.values(), *p.responders]}
+    invitees = sorted(people)
+    names = [people[i].label for i in invitees]
 
     async def view() -> tuple[Incident, IncidentView]:
         async with deps.db.reader() as tx:
@@ -308,8 +310,8 @@ def _spread_word(
                 incident_id=incident_id,
                 at=deps.clock.now(),
                 kind=EventKind.INVITED,
-                text=", ".join(invitees),
-                data={"user_ids": invitees},
+                text=", ".join(names),
+                data={"user_ids": invitees, "user_names": names},
             )
 
     async def set_topic() -> None:

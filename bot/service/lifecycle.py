@@ -47,12 +47,13 @@ async def resolve(
         "resolved", incident=view, actor=actor.user, summary=text, colour="#12b76a"
     )
     return Result(
+        reschedule=True,
         effects=[
             notices.post(deps, incident, message, "announce the resolution"),
             notices.broadcast(deps, incident, message, "broadcast the resolution"),
             surfaces.refresh(deps, incident.id),
             postmortems.publish(deps, incident_id=incident.id),
-        ]
+        ],
     )
 
 
@@ -83,10 +84,11 @@ async def reopen(tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor)
     view = await load_view(tx, deps, incident)
     message = deps.renderer.message("reopened", incident=view, actor=actor.user)
     return Result(
+        reschedule=True,
         effects=[
             notices.post(deps, incident, message, "announce the reopen"),
             surfaces.refresh(deps, incident.id),
-        ]
+        ],
     )
 
 

@@ -81,11 +81,13 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
     )
 
 
-def publish(deps: Deps, *, incident_id: int) -> Effect:
-    """Regenerate the draft and post it to the incident channel as a file."""
+def publish(deps: Deps, *, incident_id: int, post: bool = True) -> Effect:
+    """Regenerate and store the draft; post it to the incident channel as a file."""
 
     async def run() -> None:
         draft = await generate(deps, incident_id=incident_id)
+        if not post:
+            return
         async with deps.db.reader() as tx:
             incident = await repo.incident_by_id(tx, incident_id=incident_id)
         if incident is None or not incident.channel_id:

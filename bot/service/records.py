@@ -18,6 +18,7 @@ from bot.service import notices, surfaces
 from bot.service.base import Actor, Deps, Result, load_view, resolve_user, touch
 from bot.views import incident_ref
 from storage import repository as repo
+from storage.repository import Executor, IncidentKey
 from storage.tables import Incident, Task
 
 MAX_TEXT = 3000
@@ -33,7 +34,7 @@ def _text(text: str, what: str) -> str:
     return cleaned
 
 
-def _require_not_closed(incident: Incident, what: str) -> None:
+def _require_not_closed(incident: Incident | IncidentKey, what: str) -> None:
     """A closed incident is final: its channel is archived and its record is done."""
     if incident.status == Status.CLOSED:
         raise UserError(f"{incident_ref(incident.number)} is closed; it takes no more {what}.")
@@ -70,16 +71,17 @@ async def post_update(
         colour=sev.colour if sev else "",
     )
     return Result(
+        reschedule=True,
         effects=[
             notices.post(deps, incident, message, "post the update in the incident channel"),
             notices.broadcast(deps, incident, message, "broadcast the update"),
             surfaces.refresh(deps, incident.id),
-        ]
+        ],
     )
 
 
 async def add_note(
-    tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor, *, text: str
+    tx: Executor, deps: Deps, incident: IncidentKey, actor: Actor, *, text: str
 ) -> Result:
     _require_not_closed(incident, "notes")
     body = _text(text, "note")

@@ -66,6 +66,7 @@ async def set_severity(
         colour=target.colour,
     )
     return Result(
+        reschedule=True,
         effects=[
             notices.post(deps, incident, message, "announce the severity change"),
             surfaces.refresh(deps, incident.id),
@@ -125,10 +126,11 @@ async def set_status(
         "status_changed", actor=actor.user, old=current.value, new=target.value
     )
     return Result(
+        reschedule=True,
         effects=[
             notices.post(deps, incident, message, "announce the status change"),
             surfaces.refresh(deps, incident.id),
-        ]
+        ],
     )
 
 
