@@ -443,10 +443,10 @@ def _mb(kib: int | None) -> float | None:
     return None if kib is None else round(kib / 1024, 1)
 
 
-def _timeline_lines(markdown: str) -> int:
+def _timeline_lines(markdown: bytes) -> int:
     """Top-level list items between `## Timeline` and `## Action items`: one per entry."""
-    body = markdown.split("\n## Timeline\n", 1)[1].split("\n## Action items\n", 1)[0]
-    return sum(1 for line in body.splitlines() if line.startswith("- "))
+    body = markdown.split(b"\n## Timeline\n", 1)[1].split(b"\n## Action items\n", 1)[0]
+    return sum(1 for line in body.splitlines() if line.startswith(b"- "))
 
 
 async def _measure(
@@ -458,7 +458,7 @@ async def _measure(
         .where(TIMELINE.c.incident_id == incident_id)
         .order_by(TIMELINE.c.at, TIMELINE.c.id)
     )
-    markdown = ""
+    markdown = b""
     peaks: list[int] = []  # KiB, the process's RSS high-water mark over each generate
 
     async def one_generate() -> float:
@@ -470,7 +470,7 @@ async def _measure(
         peak = _status_kib("VmHWM") if reset else None
         if peak is not None:
             peaks.append(peak)
-        markdown = draft.markdown
+        markdown = draft.content
         return elapsed
 
     async def one_read() -> float:
@@ -512,7 +512,7 @@ async def _measure(
         "seconds": round(seconds, 4),
         "baseline_read_seconds": round(baseline, 4),
         "ratio": round(seconds / baseline, 2),
-        "markdown_bytes": len(markdown.encode("utf-8")),
+        "markdown_bytes": len(markdown),
         "rounds_seconds": [round(t, 4) for t in gen],
         "rounds_baseline_read_seconds": [round(t, 4) for t in base],
         "rss_before_generate_mb": _mb(rss_before),

@@ -199,7 +199,7 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _check(app: App, due: dict[int, datetime]) -> tuple[Counter[int], dict[int, datetime]]:
+async def _check(app: App) -> tuple[Counter[int], dict[int, datetime]]:
     """REMINDER entries per incident, and each update item's claim time."""
     async with app.db.engine.connect() as conn:
         entries = (
@@ -247,7 +247,7 @@ async def _measure(app: App, ws: Workspace, ids: list[int], opts: Options) -> di
     finished = clock.now()
 
     posted = _reminders_posted(ws, channels)
-    counts, claimed = await _check(app, due)
+    counts, claimed = await _check(app)
     duplicates = sum(max(0, c - 1) for c in counts.values())
     duplicates += sum(max(0, len(p) - 1) for p in posted.values())
     missing = len(set(ids) - set(counts)) + len(set(ids) - set(posted))

@@ -139,10 +139,11 @@ def _postmortem(settings: Settings, ref: str, output: str | None) -> int:
     if output:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(draft.markdown, encoding="utf-8")
+        path.write_bytes(draft.content)
         print(f"wrote {path} (revision {draft.revision})")
     else:
-        sys.stdout.write(draft.markdown)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(draft.content)
     return 0
 
 

@@ -8,7 +8,7 @@ blocks, in order; key events stand out in bold.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -126,24 +126,22 @@ def describe(entry: Entry) -> str:
     return f"{label}: {text}" if text else label
 
 
-def timeline_items(entries: Iterable[Entry], clocks: Clocks) -> list[Line | ChatGroup]:
-    items: list[Line | ChatGroup] = []
+def timeline_items(entries: Iterable[Entry], clocks: Clocks) -> Iterator[Line | ChatGroup]:
+    """The timeline, in order, as the template walks it: lazily, one item at a time."""
     run: list[tuple[Entry, Line]] = []
 
-    def flush() -> None:
+    def flush() -> Iterator[Line | ChatGroup]:
         if len(run) >= GROUP_AT:
             # The <summary> line is raw HTML, where Markdown escapes do not apply.
             people = list(dict.fromkeys(html.escape(_name(e)) for e, _ in run))
-            items.append(
-                ChatGroup(
-                    start_utc=run[0][1].utc,
-                    end_utc=run[-1][1].utc,
-                    people=people,
-                    lines=[line for _, line in run],
-                )
+            yield ChatGroup(
+                start_utc=run[0][1].utc,
+                end_utc=run[-1][1].utc,
+                people=people,
+                lines=[line for _, line in run],
             )
         else:
-            items.extend(line for _, line in run)
+            yield from (line for _, line in run)
         run.clear()
 
     for entry in entries:
@@ -156,10 +154,9 @@ def timeline_items(entries: Iterable[Entry], clocks: Clocks) -> list[Line | Chat
         if entry.kind in CHAT_KINDS:
             run.append((entry, line))
         else:
-            flush()
-            items.append(line)
-    flush()
-    return items
+            yield from flush()
+            yield line
+    yield from flush()
 
 
 def milestones(view: IncidentView, clocks: Clocks) -> list[Milestone]:
@@ -191,41 +188,40 @@ def compile_postmortem(
     severity_label: str,
     timezone: str,
     generated_at: datetime,
-) -> str:
+) -> bytes:
+    """The draft as UTF-8 Markdown. It is rendered chunk by chunk straight to bytes, so a
+    long timeline never exists as one large Python string."""
     clocks = Clocks(timezone)
     resolution = next((e.text for e in reversed(entries) if e.kind == EventKind.RESOLVED), "")
     key_messages = [describe(e) for e in entries if e.kind == EventKind.PINNED]
-    return (
-        renderer.text(
-            template,
-            incident=view,
-            title=escape_inline(view.title),
-            summary=escape_block(view.summary) if view.summary else "",
-            resolution=escape_block(resolution) if resolution else "",
-            latest_update=escape_block(view.latest_update) if view.latest_update else "",
-            severity_label=severity_label,
-            roles=[
-                (escape_inline(r.label), escape_inline(r.user_name or r.user_id or "—"))
-                for r in view.roles
-            ],
-            participants=[escape_inline(p) for p in participants],
-            milestones=milestones(view, clocks),
-            items=timeline_items(entries, clocks),
-            entry_count=len(entries),
-            key_messages=key_messages,
-            tasks=[
-                (
-                    t.number,
-                    escape_inline(" ".join(t.text.split())),
-                    escape_inline(t.owner_name or t.owner_id or "unassigned"),
-                    "done" if t.done else "open",
-                )
-                for t in view.tasks
-            ],
-            open_tasks=[escape_inline(" ".join(t.text.split())) for t in view.tasks if not t.done],
-            timezone=timezone,
-            generated=clocks.utc(generated_at),
-            impact=f"{view.impact} × {view.urgency}" if view.impact and view.urgency else "",
-        )
-        + "\n"
+    return renderer.render_bytes(
+        template,
+        incident=view,
+        title=escape_inline(view.title),
+        summary=escape_block(view.summary) if view.summary else "",
+        resolution=escape_block(resolution) if resolution else "",
+        latest_update=escape_block(view.latest_update) if view.latest_update else "",
+        severity_label=severity_label,
+        roles=[
+            (escape_inline(r.label), escape_inline(r.user_name or r.user_id or "—"))
+            for r in view.roles
+        ],
+        participants=[escape_inline(p) for p in participants],
+        milestones=milestones(view, clocks),
+        items=timeline_items(entries, clocks),
+        entry_count=len(entries),
+        key_messages=key_messages,
+        tasks=[
+            (
+                t.number,
+                escape_inline(" ".join(t.text.split())),
+                escape_inline(t.owner_name or t.owner_id or "unassigned"),
+                "done" if t.done else "open",
+            )
+            for t in view.tasks
+        ],
+        open_tasks=[escape_inline(" ".join(t.text.split())) for t in view.tasks if not t.done],
+        timezone=timezone,
+        generated=clocks.utc(generated_at),
+        impact=f"{view.impact} × {view.urgency}" if view.impact and view.urgency else "",
     )

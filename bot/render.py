@@ -97,6 +97,21 @@ class Renderer:
         except TemplateError as exc:
             raise TemplateProblem(f"template {name}: {exc}") from exc
 
+    def render_bytes(self, name: str, **ctx: Any) -> bytes:
+        """Render a (large) document to UTF-8 chunk by chunk, never as one big string.
+
+        Trailing whitespace is trimmed and the document ends with one newline."""
+        out = bytearray()
+        try:
+            for chunk in self._template(name).generate(**ctx):
+                out += chunk.encode("utf-8")
+        except TemplateError as exc:
+            raise TemplateProblem(f"template {name}: {exc}") from exc
+        while out and out[-1:].isspace():  # trim in place: no second copy of the document
+            del out[-1]
+        out += b"\n"
+        return bytes(out)
+
     def string(self, source: str, *, origin: str, **ctx: Any) -> str:
         """Render an inline template (a playbook's comms text)."""
         try:

@@ -29,7 +29,7 @@ from bot.markup import mention
 from bot.port import Button, ButtonStyle, RichMessage
 from bot.service import notices
 from bot.service.base import Deps, Effect
-from bot.summaries import ExtractiveSummarizer, Summarizer, has_activity
+from bot.summaries import Summarizer, has_activity
 from bot.views import IncidentView, build_view
 from storage import repository as repo
 from storage.tables import DueItem, Incident, RoleAssignment, Task, TimelineEntry
@@ -58,7 +58,7 @@ async def fire_due(
 ) -> list[Fired]:
     """Fire every item due at `now` (default: the clock). Returns what this process fired."""
     now = now or deps.clock.now()
-    summarizer = summarizer or ExtractiveSummarizer()
+    summarizer = summarizer or deps.summarizer
     fired: list[Fired] = []
     while True:
         async with deps.db.reader() as tx:
@@ -141,6 +141,7 @@ async def _claim_and_plan(
             if kind == reminders.UPDATE:
                 every = playbook.cadence(incident.severity)
                 due_next = now + every if every else None
+                # fired_count includes this nudge; the ones before it went unanswered.
                 effects = _update_reminder(tx, deps, incident, view, fired_count, seen, now)
             elif kind == reminders.SUMMARY:
                 every = playbook.summary_cadence
@@ -224,7 +225,7 @@ def _update_reminder(
     deps: Deps,
     incident: Incident,
     view: IncidentView,
-    missed: int,
+    sent: int,
     due: datetime,
     now: datetime,
 ) -> list[Effect]:
@@ -233,14 +234,15 @@ def _update_reminder(
     assert playbook is not None
     every = playbook.cadence(incident.severity)
     last = incident.last_update_at
+    missed = sent - 1  # reminders already sent without an update since
     escalate = missed >= playbook.reminders.escalate_after
     repo.add_timeline(
         tx,
         incident_id=incident.id,
         at=now,
         kind=EventKind.REMINDER,
-        text=f"update reminder #{missed}" + (" (escalated)" if escalate else ""),
-        data={"missed": missed, "escalated": escalate, "due_at": due.isoformat()},
+        text=f"update reminder #{sent}" + (" (escalated)" if escalate else ""),
+        data={"reminder": sent, "missed": missed, "escalated": escalate, "due_at": due.isoformat()},
     )
     targets = [r.user_id for r in (view.commander, view.comms) if r and r.user_id]
     buttons = (
@@ -250,6 +252,8 @@ def _update_reminder(
     ctx: dict[str, Any] = dict(
         incident=view,
         missed=missed,
+        sent=sent,
+        command=deps.options.command_name,
         cadence=humanize(every) if every else "",
         since=humanize(now - (last or incident.declared_at)),
         last_update=last,
@@ -259,17 +263,27 @@ def _update_reminder(
         message = deps.renderer.message("reminder", buttons=buttons, **ctx)
         return [notices.post(deps, incident, message, "post the update reminder")]
 
-    async def escalated() -> None:
+    async def escalated_message() -> RichMessage:
         extra = [await _resolve_target(deps, view, t) for t in playbook.reminders.escalate_to]
-        message = deps.renderer.message(
+        return deps.renderer.message(
             "reminder_escalated", buttons=buttons, escalate_to=[e for e in extra if e], **ctx
         )
+
+    async def in_channel() -> None:
         if incident.channel_id:
+            message = await escalated_message()
             await deps.port.post_message(channel_id=incident.channel_id, message=message)
+
+    async def announced() -> None:
         if incident.announce_channel_id and not (incident.private or incident.drill):
+            message = await escalated_message()
             await deps.port.post_message(channel_id=incident.announce_channel_id, message=message)
 
-    return [Effect("post the escalated update reminder", escalated)]
+    # Two effects: a failure in one place never keeps the escalation from the other.
+    return [
+        Effect("post the escalated update reminder", in_channel),
+        Effect("announce the escalated update reminder", announced),
+    ]
 
 
 async def _resolve_target(deps: Deps, view: IncidentView, target: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -140,6 +140,11 @@ class Postmortem(SQLModel, table=True):
     __tablename__ = "postmortem"
 
     incident_id: int = Field(foreign_key="incident.id", primary_key=True)
-    markdown: str = Field(sa_column=Column(Text, nullable=False))
+    # UTF-8 bytes: a long draft is never held as one big Python string.
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     generated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revision: int = 1
+
+    @property
+    def markdown(self) -> str:
+        return self.content.decode("utf-8")

@@ -109,7 +109,7 @@ def reminders_in(ch: Channel) -> list[Message]:
 
 
 def escalations_in(ch: Channel) -> list[Message]:
-    return [m for m in ch.messages if m.rich is not None and "has missed" in m.rich.header]
+    return [m for m in ch.messages if m.rich is not None and "went unanswered" in m.rich.header]
 
 
 def summaries_in(ch: Channel) -> list[Message]:

@@ -58,7 +58,12 @@ async def test_an_update_reminder_fires_exactly_once_when_due(console):
     item = (await due(console))[("update", "")]
     assert (item.fired_count, item.last_fired_at, item.due_at) == (1, at(60), at(120))
     [entry] = await timeline(console, "reminder")
-    assert (entry.at, entry.data["due_at"], entry.data["missed"]) == (at(60), at(60).isoformat(), 1)
+    assert (entry.at, entry.data["due_at"], entry.data["reminder"], entry.data["missed"]) == (
+        at(60),
+        at(60).isoformat(),
+        1,
+        0,
+    )
     assert reminders_in(channel(console, "incidents")) == []
 
 
@@ -244,8 +249,10 @@ async def test_security_drills_rehearse_the_cadence_privately(console):
     assert await due_at(console) == at(30)
 
     await tick(console, 30)
+    assert escalations_in(ch) == [] and len(reminders_in(ch)) == 1
+    await tick(console, 60)
     [msg] = escalations_in(ch)  # escalate_after: 1 in this playbook
-    assert msg.text.startswith("▌ 🚨 INC-1 has missed 1 update reminders\n")
+    assert msg.text.startswith("▌ 🚨 INC-1: 1 update reminder went unanswered\n")
     assert "Escalating to @carol" in msg.text
     assert [c.text for c in checklist_in(ch)] == [
         "☑️ Checklist (30m after declare): **Rotate any exposed credentials** — @alice"
@@ -265,10 +272,12 @@ async def test_missed_reminders_escalate_to_the_announcement_channel(console, pr
     assert nudges(incidents) == 0
 
     await tick(console, 60)
+    assert len(reminders_in(ch)) == 2 and escalations_in(ch) == []  # one went unanswered
+    await tick(console, 90)
     [msg] = escalations_in(ch)
     assert msg.rich is not None
-    assert msg.rich.header == "🚨 INC-1 has missed 2 update reminders"
-    assert "@alice @bob — no status update for 1h (cadence: every 30m)." in msg.text
+    assert msg.rich.header == "🚨 INC-1: 2 update reminders went unanswered"
+    assert "@alice @bob — no status update for 1h 30m (cadence: every 30m)." in msg.text
     assert (
         "Escalating to @oncall-leads: please check in on **Database slow** in "
         "#inc-1-database-slow." in msg.text
@@ -282,10 +291,10 @@ async def test_missed_reminders_escalate_to_the_announcement_channel(console, pr
     [entry] = [e for e in await timeline(console, "reminder") if e.data["escalated"]]
     assert entry.data["missed"] == 2
 
-    console.clock.set(at(65))
+    console.clock.set(at(95))
     await run(console, "update Failing over now", user="bob")
-    await tick(console, 95)
-    assert len(reminders_in(ch)) == 2 and len(escalations_in(ch)) == 1  # the count restarted
+    await tick(console, 125)
+    assert len(reminders_in(ch)) == 3 and len(escalations_in(ch)) == 1  # the count restarted
 
 
 async def test_checklist_steps_fire_once_after_their_delay(console):
@@ -320,3 +329,25 @@ async def test_sev4_gets_no_update_reminders(console):
     assert out.reply is not None and "has no update reminders to snooze" in out.reply.text
     assert await due_at(console) is None
     assert private_to(console, "alice")[-1] == out.reply
+
+
+async def test_snoozing_from_the_escalated_copy_in_incidents_acts_on_the_incident(console):
+    await declare(console, f"SEV2 Database slow {DEFAULT} --comms @bob")
+    ch = await incident_channel(console)
+    incidents = channel(console, "incidents")
+    for minute in (30, 60, 90):
+        await tick(console, minute)
+    [copy] = escalations_in(incidents)
+
+    console.clock.set(at(91))
+    console.session.as_user("carol")
+    console.session.go("incidents")
+    out = await console.session.press(copy.id, "Snooze 30m")
+
+    assert out.reply is None  # no "only works inside an incident channel" refusal
+    [snoozed] = await timeline(console, "snoozed")
+    assert snoozed.actor_name == "carol"
+    assert ch.messages[-1].text.startswith("😴 @carol snoozed update reminders for 30m")
+    # A snooze acknowledges the misses: the next nudge is a plain reminder again.
+    await tick(console, 121)
+    assert len(escalations_in(ch)) == 1 and len(reminders_in(ch)) == 3

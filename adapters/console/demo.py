@@ -42,7 +42,7 @@ SCRIPT: tuple[tuple[int, str, str, str], ...] = (
     (3, "dave", HERE, "/incident task done 1"),
     (1, "carol", HERE, "/incident status monitoring"),
     (24, "carol", HERE, "Error rate is back to baseline"),
-    (35, "bob", HERE, "/incident update Error rate back to normal for 30 minutes; monitoring."),
+    (62, "bob", HERE, "/incident update Error rate back to normal for 30 minutes; monitoring."),
     (15, "carol", HERE, "/incident resolve Gateway config rolled back; checkout healthy."),
 )
 
@@ -62,7 +62,7 @@ async def run_demo(settings: Settings, out: TextIO) -> Path | None:
             for minutes, who, where, text in SCRIPT:
                 for _ in range(minutes):  # minute by minute, so due work fires on time
                     clock.advance(timedelta(minutes=1))
-                    if await app.bot.run_due():
+                    if any(f.posted for f in await app.bot.run_due()):
                         print(f"[{clock.now():%H:%M}] (the clock reaches due work)", file=out)
                         repl.flush()
                 session.as_user(who)
@@ -89,12 +89,12 @@ async def _write_postmortem(db: Database, folder: Path, out: TextIO) -> Path | N
     if draft is None:
         print("no postmortem draft was compiled", file=out)
         return None
-    path = await asyncio.to_thread(_write, folder / "INC-1-postmortem.md", draft.markdown)
+    path = await asyncio.to_thread(_write, folder / "INC-1-postmortem.md", draft.content)
     print(f"postmortem draft written to {path}", file=out)
     return path
 
 
-def _write(path: Path, text: str) -> Path:
+def _write(path: Path, content: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(content)
     return path.resolve()

@@ -16,6 +16,7 @@ from bot.playbook import Playbook
 from bot.playbooks import PlaybookSet
 from bot.port import ChannelRef, ChatPort, RichMessage, UserRef
 from bot.render import Renderer
+from bot.summaries import ExtractiveSummarizer, Summarizer
 from bot.views import IncidentView, build_view
 from storage import repository as repo
 from storage.database import Database
@@ -41,6 +42,8 @@ class Deps:
     clock: Clock
     db: Database
     options: Options = field(default_factory=Options)
+    # How summaries and read-ins are written; a language-model backend would plug in here.
+    summarizer: Summarizer = field(default_factory=ExtractiveSummarizer)
 
     def playbook_for(self, incident: Incident) -> Playbook | None:
         return self.playbooks.by_name.get(incident.playbook)

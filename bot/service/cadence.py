@@ -20,7 +20,6 @@ from bot.rhythm import summary_message
 from bot.service import notices
 from bot.service.base import Actor, Deps, Effect, Result, load_view
 from bot.service.postmortems import publish
-from bot.summaries import ExtractiveSummarizer
 from bot.views import incident_ref
 from storage import repository as repo
 from storage.tables import Incident
@@ -88,7 +87,7 @@ async def summary(tx: AsyncSession, deps: Deps, incident: Incident, actor: Actor
         deps,
         incident,
         view,
-        ExtractiveSummarizer(),
+        deps.summarizer,
         since_id=item.cursor,
         heading="manual",
         force=True,
@@ -123,7 +122,7 @@ async def read_in(deps: Deps, incident_id: int, user_id: str) -> Effect:
                 deps,
                 incident,
                 view,
-                ExtractiveSummarizer(),
+                deps.summarizer,
                 since_id=0,
                 heading="readin",
                 force=True,

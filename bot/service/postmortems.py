@@ -22,8 +22,12 @@ from storage.tables import Postmortem, TimelineEntry
 class Draft:
     number: int
     filename: str
-    markdown: str
+    content: bytes  # UTF-8 Markdown
     revision: int
+
+    @property
+    def markdown(self) -> str:
+        return self.content.decode("utf-8")
 
 
 async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) -> Draft:
@@ -56,7 +60,7 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
         ]
         playbook = deps.playbook_for(incident)
         sev = deps.severities.find(incident.severity)
-        markdown = compile_postmortem(
+        content = compile_postmortem(
             deps.renderer,
             template=playbook.postmortem_template if playbook else "postmortem.md.j2",
             view=view,
@@ -66,17 +70,22 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
             timezone=deps.options.timezone,
             generated_at=now,
         )
-        row = await tx.get(Postmortem, incident_id)
-        if row is None:
-            row = Postmortem(incident_id=incident_id, markdown=markdown, generated_at=now)
+        del rows, entries  # the draft is all that is needed from here on
+        # Upsert without loading the previous draft back into memory.
+        pm = Postmortem.__table__  # type: ignore[attr-defined]
+        previous = (
+            await conn.execute(core_select(pm.c.revision).where(pm.c.incident_id == incident_id))
+        ).scalar()
+        revision = (previous or 0) + 1
+        values = {"content": content, "generated_at": now, "revision": revision}
+        if previous is None:
+            await conn.execute(pm.insert().values(incident_id=incident_id, **values))
         else:
-            row.markdown, row.generated_at, row.revision = markdown, now, row.revision + 1
-        tx.add(row)
-        revision = row.revision
+            await conn.execute(pm.update().where(pm.c.incident_id == incident_id).values(**values))
     return Draft(
         number=incident.number,
         filename=f"{incident_ref(incident.number)}-postmortem.md",
-        markdown=markdown,
+        content=content,
         revision=revision,
     )
 
@@ -96,7 +105,7 @@ def publish(deps: Deps, *, incident_id: int, post: bool = True) -> Effect:
             await deps.port.upload_file(
                 channel_id=incident.channel_id,
                 filename=draft.filename,
-                content=draft.markdown.encode("utf-8"),
+                content=draft.content,
                 title=f"Postmortem draft for {incident_ref(draft.number)} (rev {draft.revision})",
             )
 
