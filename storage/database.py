@@ -33,20 +33,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "warroom_read_only"
+
+
 def _begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two processes sharing one file queue
-    # behind busy_timeout instead of failing on a lock upgrade mid-transaction.
+    # behind busy_timeout instead of failing on a lock upgrade mid-transaction. Readers
+    # take no write lock: WAL lets them run beside a writer.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
     driver = conn.connection.driver_connection
     if isinstance(driver, sqlite_driver.BufferedConnection):
-        driver.begin_with_next("BEGIN IMMEDIATE")  # sent with the first statement
+        driver.begin_with_next(begin)  # sent with the first statement
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            execution_options={READ_ONLY: True},
+        )
 
     @classmethod
     def connect(cls, url: str = DEFAULT_URL, **engine_args: Any) -> Database:
@@ -83,7 +95,8 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
+        """A session for reading: on SQLite it does not take the write lock."""
+        async with self._readers() as session:
             yield session
 
     async def dispose(self) -> None:
