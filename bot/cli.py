@@ -132,7 +132,13 @@ def _postmortem(settings: Settings, ref: str, output: str | None) -> int:
     if not digits.isdecimal():
         print(f"warroom: {ref!r} is not an incident; use INC-7 or 7", file=sys.stderr)
         return 2
-    draft = asyncio.run(_compile_postmortem(settings, int(digits)))
+    from bot.render import TemplateProblem
+
+    try:
+        draft = asyncio.run(_compile_postmortem(settings, int(digits)))
+    except TemplateProblem as exc:
+        print(f"warroom: the postmortem template failed: {exc}", file=sys.stderr)
+        return 1
     if draft is None:
         print(f"warroom: there is no incident INC-{int(digits)}", file=sys.stderr)
         return 1

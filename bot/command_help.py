@@ -120,7 +120,7 @@ SPECS: dict[str, Spec] = {
         Spec(
             "postmortem",
             "postmortem",
-            "compile the timeline into a postmortem draft and post it as a file",
+            "compile the timeline into a postmortem draft (posted as a file where possible)",
             True,
         ),
         Spec("list", "list", "list open incidents", False),

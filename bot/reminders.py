@@ -66,12 +66,9 @@ async def arm(
     tx: AsyncSession, incident: Incident, playbook: Playbook | None, *, at: datetime
 ) -> None:
     """At declare (and reopen): the first update, summary and checklist due times."""
-    assert incident.id is not None
-    if not wants_reminders(incident, playbook):
+    if not await updated(tx, incident, playbook, at=at):
         return
-    assert playbook is not None
-    every = playbook.cadence(incident.severity)
-    await _set(tx, incident.id, UPDATE, at + every if every else None, reset=True)
+    assert incident.id is not None and playbook is not None
     if playbook.summary_cadence:
         await _set(tx, incident.id, SUMMARY, at + playbook.summary_cadence)
     if incident.declared_at == at:
@@ -84,14 +81,17 @@ async def arm(
 
 async def updated(
     tx: AsyncSession, incident: Incident, playbook: Playbook | None, *, at: datetime
-) -> None:
-    """An update was posted: the next one is owed a full cadence from now."""
+) -> bool:
+    """An update was posted: the next one is owed a full cadence from now.
+
+    Returns False when the incident gets no reminders at all (closed, or a drill)."""
     assert incident.id is not None
     if not wants_reminders(incident, playbook):
-        return
+        return False
     assert playbook is not None
     every = playbook.cadence(incident.severity)
     await _set(tx, incident.id, UPDATE, at + every if every else None, reset=True)
+    return True
 
 
 async def severity_changed(

@@ -42,23 +42,8 @@ async def _conn(executor: Executor) -> AsyncConnection:
 
 
 @cache
-def _claim_statement(dialect: str) -> Any:
-    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    return make(table).on_conflict_do_nothing()
-
-
-@cache
 def _incident_by_channel_statement() -> Any:
     return select(Incident).where(Incident.channel_id == bindparam("channel_id"))
-
-
-@cache
-def _incident_key_statement() -> Any:
-    table = Incident.__table__  # type: ignore[attr-defined]
-    return core_select(table.c.id, table.c.number, table.c.status).where(
-        table.c.channel_id == bindparam("channel_id")
-    )
 
 
 class IncidentKey(NamedTuple):
@@ -107,23 +92,9 @@ async def claim_and_locate(
     return True, (IncidentKey(row[0], row[1], row[2]) if row[0] is not None else None)
 
 
-async def incident_key(session: Executor, *, channel_id: str) -> IncidentKey | None:
-    """The incident whose channel this is, read with one light Core query."""
-    conn = await _conn(session)
-    row = (await conn.execute(_incident_key_statement(), {"channel_id": channel_id})).first()
-    return IncidentKey(row[0], row[1], row[2]) if row is not None else None
-
-
 @cache
 def _timeline_insert_statement() -> Any:
     return insert(TimelineEntry.__table__)  # type: ignore[attr-defined]
-
-
-async def claim_event(session: Executor, *, key: str, at: datetime) -> bool:
-    """Record an inbound event's idempotency key. False if it was already handled."""
-    conn = await _conn(session)
-    result = await conn.execute(_claim_statement(conn.dialect.name), {"key": key, "at": at})
-    return bool(result.rowcount)
 
 
 async def next_incident_number(session: AsyncSession) -> int:

@@ -105,10 +105,16 @@ async def test_an_unknown_stamp_on_an_empty_database_is_refused(db, db_file):
 async def test_claim_event_is_true_once_then_false(db):
     await migrate.upgrade(db)
     async with db.transaction() as tx:
-        assert await repo.claim_event(tx, key="slack:Ev1", at=WHEN) is True
+        assert (await repo.claim_and_locate(tx, key="slack:Ev1", at=WHEN, channel_id="C0"))[
+            0
+        ] is True
     async with db.transaction() as tx:
-        assert await repo.claim_event(tx, key="slack:Ev1", at=WHEN) is False
-        assert await repo.claim_event(tx, key="slack:Ev2", at=WHEN) is True
+        assert (await repo.claim_and_locate(tx, key="slack:Ev1", at=WHEN, channel_id="C0"))[
+            0
+        ] is False
+        assert (await repo.claim_and_locate(tx, key="slack:Ev2", at=WHEN, channel_id="C0"))[
+            0
+        ] is True
     async with db.reader() as tx:
         keys = sorted(e.key for e in (await tx.exec(select(ProcessedEvent))).all())
     assert keys == ["slack:Ev1", "slack:Ev2"]
@@ -157,14 +163,16 @@ async def test_a_failed_transaction_leaves_nothing_written(db, db_file):
             await tx.flush()
             assert row.id is not None
             repo.add_timeline(tx, incident_id=row.id, at=WHEN, kind="declared")
-            assert await repo.claim_event(tx, key="console:1", at=WHEN)
+            assert (await repo.claim_and_locate(tx, key="console:1", at=WHEN, channel_id="C0"))[0]
             await tx.flush()
             raise RuntimeError("boom")
     async with db.reader() as tx:
         assert list(await repo.all_incidents(tx)) == []
         assert list((await tx.exec(select(TimelineEntry))).all()) == []
     async with db.transaction() as tx:
-        assert await repo.claim_event(tx, key="console:1", at=WHEN) is True
+        assert (await repo.claim_and_locate(tx, key="console:1", at=WHEN, channel_id="C0"))[
+            0
+        ] is True
     with sqlite3.connect(db_file) as conn:
         assert conn.execute("SELECT count(*) FROM incident").fetchone() == (0,)
 
