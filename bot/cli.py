@@ -87,6 +87,25 @@ async def _console(settings: Settings) -> int:
     return 0
 
 
+async def _slack(settings: Settings) -> int:
+    from adapters.slack.server import SlackNotConfigured, run
+
+    try:
+        return await run(settings)
+    except SlackNotConfigured as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _check_slack(settings: Settings) -> int:
+    from adapters.slack.check import check
+
+    result = await check(settings)
+    for line in result.lines:
+        print(line, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 async def _incidents_list(settings: Settings, show_all: bool) -> int:
     from bot.views import incident_ref
     from storage import migrate
@@ -195,13 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"ok: {len(playbooks.names)} playbooks ({', '.join(playbooks.names)}), "
                 f"severities {settings.severity_scale.usage}"
             )
-            return 0
+            return asyncio.run(_check_slack(settings)) if settings.has_slack else 0
         case "run":
-            if settings.has_slack or settings.has_discord:
-                which = "Slack" if settings.has_slack else "Discord"
+            if settings.has_slack:
+                return asyncio.run(_slack(settings))
+            if settings.has_discord:
                 print(
-                    f"warroom: {which} tokens are set, but this version of warroom has no "
-                    f"{which} adapter yet. Unset them to use the console.",
+                    "warroom: Discord tokens are set, but this version of warroom has no "
+                    "Discord adapter yet. Unset them to use the console.",
                     file=sys.stderr,
                 )
                 return 2

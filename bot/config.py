@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
     discord_token: SecretStr | None = None
 
     demo_speed: float = Field(default=0.0, ge=0.0)
