@@ -93,6 +93,5 @@ async def build(
             timezone=settings.timezone,
         ),
     )
-    return App(
-        settings=settings, db=database, playbooks=playbooks, renderer=renderer, bot=Bot(deps)
-    )
+    bot = Bot(deps, reactions=settings.reaction_map)
+    return App(settings=settings, db=database, playbooks=playbooks, renderer=renderer, bot=bot)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -31,7 +31,8 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.port import ChannelRef, Outcome, RichMessage
+from bot.port import ChannelRef, ChatError, Outcome, RichMessage
+from bot.reactions import DEFAULT_REACTIONS, ReactionAction, emoji_key, emoji_label
 from bot.service import cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
@@ -41,21 +42,18 @@ from storage.repository import Executor, IncidentKey
 
 log = logging.getLogger("warroom.bot")
 
-DEFAULT_REACTIONS = {
-    "rotating_light": "escalate",
-    "🚨": "escalate",
-    "pushpin": "pin",
-    "📌": "pin",
-}
 
 Handler = Callable[[Any, IncidentKey | None], Awaitable[Result]]
 CaptureHandler = Callable[[Any, IncidentKey], Awaitable[Result]]
 
 
 class Bot:
-    def __init__(self, deps: Deps, *, reactions: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, deps: Deps, *, reactions: Mapping[str, ReactionAction | str] | None = None
+    ) -> None:
         self.deps = deps
-        self.reactions = reactions if reactions is not None else dict(DEFAULT_REACTIONS)
+        given = DEFAULT_REACTIONS if reactions is None else reactions
+        self.reactions = {emoji_key(k): ReactionAction(v) for k, v in given.items()}
         self.runner = EffectRunner(
             db=deps.db, port=deps.port, renderer=deps.renderer, clock=deps.clock
         )
@@ -299,28 +297,48 @@ class Bot:
         return Outcome(reply=result.reply, incident_number=incident.number)
 
     async def _reaction(self, event: ReactionAdded | ReactionRemoved, actor: Actor) -> Outcome:
-        action = self.reactions.get(event.emoji.strip(":"))
+        """Reactions from the configured map, in incident channels, by channel members only."""
+        action = self.reactions.get(emoji_key(event.emoji))
         added = isinstance(event, ReactionAdded)
-        deps = self.deps
-        if action == "pin":
+        if action is None or (action == ReactionAction.ESCALATE and not added):
+            return Outcome()
+        channel = actor.channel.id
+        if await self._incident_number(channel) is None:
+            return Outcome()
+        port, label = self.deps.port, emoji_label(event.emoji)
+        if not await port.is_member(channel_id=channel, user_id=actor.user.id):
+            doing = "escalate" if action == ReactionAction.ESCALATE else "mark key messages"
+            raise UserError(
+                f"Only members of this incident channel can {doing} with {label}; "
+                "join the channel first, then react again. Nothing was changed."
+            )
+        if action == ReactionAction.PIN:
+            link = await self._permalink(event) if added else None
             return await self._capture(
                 event.key,
                 actor,
                 lambda tx, inc: capture.mark_key_message(
-                    tx, inc, actor, message_id=event.message.id, on=added
+                    tx, inc, actor, message_id=event.message.id, on=added, permalink=link
                 ),
             )
-        if action == "escalate" and added:
+        deps = self.deps
 
-            async def escalate(tx: AsyncSession, key: IncidentKey) -> Result:
-                incident = await repo.incident_by_id(tx, incident_id=key.id)
-                assert incident is not None
-                return await triage.escalate(
-                    tx, deps, incident, actor, up=True, reason=f"{event.emoji} reaction"
-                )
+        async def escalate(tx: AsyncSession, key: IncidentKey) -> Result:
+            incident = await repo.incident_by_id(tx, incident_id=key.id)
+            assert incident is not None
+            return await triage.escalate(
+                tx, deps, incident, actor, up=True, reason=f"via {label} reaction"
+            )
 
-            return await self._capture(event.key, actor, escalate)
-        return Outcome()
+        return await self._capture(event.key, actor, escalate)
+
+    async def _permalink(self, event: ReactionAdded | ReactionRemoved) -> str | None:
+        """The message's link, asked before the transaction; a failure only loses the link."""
+        try:
+            return await self.deps.port.permalink(ref=event.message)
+        except ChatError:
+            log.warning("no permalink for message %s", event.message.id, exc_info=True)
+            return None
 
     async def _button(self, event: ButtonPressed, actor: Actor) -> Outcome:
         mention = f"<@{actor.user.id}>"

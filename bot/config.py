@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.severity import DEFAULT_LEVELS, SeverityScale
+from bot.reactions import DEFAULT_SPEC, ReactionAction, parse_reactions
 
 
 class Settings(BaseSettings):
@@ -23,6 +24,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     log_level: str = "INFO"
     postmortem_dir: Path = Path("postmortems")
+    reactions: str = DEFAULT_SPEC
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_levels(cls, v: str) -> str:
         SeverityScale.parse(v)
+        return v
+
+    @field_validator("reactions")
+    @classmethod
+    def _valid_reactions(cls, v: str) -> str:
+        parse_reactions(v)
         return v
 
     @field_validator("timezone")
@@ -64,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def severity_scale(self) -> SeverityScale:
         return SeverityScale.parse(self.severities)
+
+    @property
+    def reaction_map(self) -> dict[str, ReactionAction]:
+        return parse_reactions(self.reactions)
 
     @property
     def has_slack(self) -> bool:

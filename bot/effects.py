@@ -46,6 +46,11 @@ class EffectRunner:
         for effect in effects:
             await self.run(effect, incident_id=incident_id)
 
+    async def run_together(self, effects: Sequence[Effect], *, incident_id: int | None) -> None:
+        """Run independent effects concurrently (each still retried and reported on its
+        own), so chat round trips overlap instead of adding up."""
+        await asyncio.gather(*(self.run(e, incident_id=incident_id) for e in effects))
+
     async def run(self, effect: Effect, *, incident_id: int | None) -> bool:
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):

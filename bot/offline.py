@@ -48,3 +48,9 @@ class OfflinePort:
 
     async def resolve_user(self, *, ref: str) -> UserRef | None:
         return None
+
+    async def is_member(self, *, channel_id: str, user_id: str) -> bool:
+        return False
+
+    async def permalink(self, *, ref: MessageRef) -> str | None:
+        return None

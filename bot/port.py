@@ -151,6 +151,14 @@ class ChatPort(Protocol):
         """Turn a user id, a mention or a name into a `UserRef`, or None if unknown."""
         ...
 
+    async def is_member(self, *, channel_id: str, user_id: str) -> bool:
+        """Is the user in the channel now? (Reactions count only from members.)"""
+        ...
+
+    async def permalink(self, *, ref: MessageRef) -> str | None:
+        """A link that opens the message, or None where the platform has none."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:

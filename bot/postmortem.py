@@ -8,6 +8,7 @@ blocks, in order; key events stand out in bold.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ from bot.views import IncidentView
 
 CHAT_KINDS = frozenset({EventKind.CHAT, EventKind.CHAT_EDITED, EventKind.CHAT_DELETED})
 GROUP_AT = 5  # this many chat messages in a row are grouped
+# A permalink is shown only if it is plain URL characters (no emphasis, brackets, code).
+_SAFE_URL = re.compile(r"^(https|console)://[A-Za-z0-9][A-Za-z0-9./?=&%#~+:_-]*$")
 
 
 class Entry(Protocol):
@@ -31,6 +34,7 @@ class Entry(Protocol):
     actor_name: str
     text: str
     data: dict[str, Any]
+    message_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,14 @@ def _who(entry: Entry) -> str:
     return escape_inline(_name(entry))
 
 
+def _link(url: object) -> str:
+    """` (url)` for a platform permalink, as plain text (Markdown viewers that autolink
+    will link it; nothing else can come of it); nothing for a missing or odd one."""
+    if not isinstance(url, str) or not _SAFE_URL.match(url):
+        return ""
+    return f" ({url})"
+
+
 def describe(entry: Entry) -> str:
     """One Markdown line for an entry."""
     who, d = _who(entry), entry.data
@@ -109,7 +121,7 @@ def describe(entry: Entry) -> str:
             return f"{who} deleted a message"
         case EventKind.PINNED:
             author = escape_inline(str(d.get("author_name") or "someone"))
-            return f"{who} marked a key message by {author}: {text}"
+            return f"{who} marked a key message by {author}: {text}{_link(d.get('permalink'))}"
         case EventKind.UNPINNED:
             return f"{who} unmarked a key message: {text}"
         case EventKind.TASK_ADDED:
@@ -178,6 +190,17 @@ def milestones(view: IncidentView, clocks: Clocks) -> list[Milestone]:
     ]
 
 
+def _still_key(entries: Sequence[Entry]) -> list[Entry]:
+    """The messages marked key and not unmarked later, in the order they were marked."""
+    marked: dict[str | None, Entry] = {}
+    for e in entries:
+        if e.kind == EventKind.PINNED:
+            marked[e.message_id] = e
+        elif e.kind == EventKind.UNPINNED:
+            marked.pop(e.message_id, None)
+    return list(marked.values())
+
+
 def compile_postmortem(
     renderer: Renderer,
     *,
@@ -193,7 +216,7 @@ def compile_postmortem(
     long timeline never exists as one large Python string."""
     clocks = Clocks(timezone)
     resolution = next((e.text for e in reversed(entries) if e.kind == EventKind.RESOLVED), "")
-    key_messages = [describe(e) for e in entries if e.kind == EventKind.PINNED]
+    key_messages = [describe(e) for e in _still_key(entries)]
     return renderer.render_bytes(
         template,
         incident=view,

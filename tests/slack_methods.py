@@ -6,7 +6,9 @@ the official arguments we accept (narrower than the spec on purpose); `required`
 stricter than the spec where our usage always needs the argument (e.g. `pins.add` without
 `timestamp` pins nothing we care about). `scopes` are bot scopes, any one of which suffices.
 
-`check_call` is what the loopback fake (`tests/slack_fake.py`) runs on every request.
+`check_call` is what the loopback fake (`tests/slack_fake.py`) runs on every request;
+`Args`, `SlackError` and `channel_name_error` are how its workspace
+(`tests/slack_workspace.py`) reads arguments and answers errors, the way Slack does.
 """
 
 from __future__ import annotations
@@ -65,10 +67,63 @@ METHODS: dict[str, MethodSpec] = {
         "files", "channel_id initial_comment thread_ts", scopes="files:write"
     ),
     "users.info": _m("user", "include_locale", scopes="users:read"),
+    "users.list": _m("", "cursor include_locale limit team_id", scopes="users:read"),
     "views.open": _m("view trigger_id"),
     "views.update": _m("view view_id", "hash"),
     "reactions.add": _m("channel name timestamp", scopes="reactions:write"),
 }
+
+
+class SlackError(Exception):
+    """An API error: answered as HTTP 200 `{"ok": false, "error": error, **extra}`."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+class Args:
+    """One call's merged arguments, read the way Slack reads form fields."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def get(self, name: str) -> str:
+        value = self.raw.get(name)
+        return "" if value is None else str(value)
+
+    def flag(self, name: str) -> bool:
+        return self.raw.get(name) in (True, 1, "1", "true", "True")
+
+    def number(self, name: str, default: int) -> int:
+        try:
+            return int(self.raw.get(name, default))
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+
+    def parsed(self, name: str) -> Any:
+        value = self.raw.get(name)
+        if isinstance(value, str) and value:
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise SlackError("invalid_arguments", detail=f"{name}: not JSON") from None
+        return value
+
+
+def channel_name_error(name: str) -> str | None:
+    """The error conversations.create answers for a bad name, or None."""
+    if not name:
+        return "invalid_name_required"
+    if len(name) > 80:
+        return "invalid_name_maxlength"
+    if name != name.lower() or not all(c.isalnum() or c in "-_" for c in name):
+        return "invalid_name_specials"
+    if not any(c.isalnum() for c in name):
+        return "invalid_name_punctuation"
+    return None
+
 
 # Sent by Bolt's listener `client` on every call; the token travels in the header.
 ALWAYS_ALLOWED = frozenset({"token", "team_id"})

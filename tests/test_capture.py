@@ -122,6 +122,7 @@ async def test_pushpin_marks_a_key_message_and_removing_it_unmarks(console, emoj
     msg = await say(console, "Rollback of the 08:55 deploy fixed it", user="carol")
     console.clock.advance(timedelta(minutes=7))
     console.session.as_user("bob")
+    await console.session.join(CHANNEL)  # only channel members' reactions count
     await console.session.react(emoji, msg.id)
 
     [pinned] = await entries(console, "pinned")
@@ -142,6 +143,7 @@ async def test_siren_escalates_one_step_and_says_who(console, emoji):
     ch = await declared(console)
     msg = await say(console, "It's spreading to the EU region")
     console.session.as_user("bob")
+    await console.session.join(CHANNEL)  # only channel members' reactions count
     await console.session.react(emoji, msg.id)
     assert (await incident(console)).severity == "SEV2"
     notice = ch.messages[-1].text

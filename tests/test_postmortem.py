@@ -140,9 +140,10 @@ async def test_the_draft_has_the_template_sections_in_order(paris):
     summary = [plain(t) for t in doc.section("Summary") if t.type == "inline"]
     assert "Resolution: Gateway config rolled back; checkout healthy." in summary
     assert "Last status update: Rolling back the gateway config" in summary
-    assert [plain(t) for t in doc.items("Key messages")] == [
-        "alice marked a key message by dave: The diff shows a bad TLS setting"
-    ]
+    [key_message] = [plain(t) for t in doc.items("Key messages")]
+    text, _, link = key_message.partition(" (console://inc-1-checkout-errors-for-eu-customers/")
+    assert text == "alice marked a key message by dave: The diff shows a bad TLS setting"
+    assert link.endswith(")")  # the message's permalink, as plain text
     assert [plain(t) for t in doc.items("Follow-ups")] == [
         "[ ] Add a canary for config pushes (still open from the incident)",
         "[ ] Add the changes that would stop this from happening again, each with an owner.",

@@ -121,3 +121,29 @@ async def test_run_connects_in_socket_mode_and_stops_on_sigterm(tmp_path):
         assert proc.returncode == 0, err.decode()
         assert "Traceback" not in err.decode()
         fake.assert_clean()
+
+
+async def test_run_with_a_refused_bot_token_says_so_without_a_traceback(tmp_path):
+    async with FakeSlack() as fake:
+        env = {
+            "WARROOM_SLACK_BOT_TOKEN": "xoxb-wrong",
+            "WARROOM_SLACK_APP_TOKEN": "xapp-test",
+            "WARROOM_SLACK_API_URL": fake.api_url,
+        }
+        code, _, err = await warroom(tmp_path, "run", **env)
+    assert code == 2
+    assert "Slack did not accept WARROOM_SLACK_BOT_TOKEN" in err and "invalid_auth" in err
+    assert "Traceback" not in err
+
+
+async def test_run_with_a_refused_app_token_stops_instead_of_retrying(tmp_path):
+    async with FakeSlack() as fake:
+        env = {
+            "WARROOM_SLACK_BOT_TOKEN": "xoxb-test",
+            "WARROOM_SLACK_APP_TOKEN": "xapp-wrong",
+            "WARROOM_SLACK_API_URL": fake.api_url,
+        }
+        code, _, err = await warroom(tmp_path, "run", **env)
+    assert code == 2
+    assert "Slack refused WARROOM_SLACK_APP_TOKEN" in err and "connections:write" in err
+    assert "Traceback" not in err

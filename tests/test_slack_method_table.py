@@ -26,6 +26,7 @@ EXPECTED = {
     *("conversations.invite", "conversations.setTopic", "conversations.archive"),
     *("conversations.info", "conversations.list", "conversations.members", "pins.add"),
     *("files.getUploadURLExternal", "files.completeUploadExternal", "users.info"),
+    "users.list",
     *("views.open", "views.update", "reactions.add"),
 }
 

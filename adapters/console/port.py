@@ -127,3 +127,14 @@ class ConsolePort:
         if user is None or user.id == Workspace.BOT_ID:
             return None
         return UserRef(id=user.id, name=user.name)
+
+    async def is_member(self, *, channel_id: str, user_id: str) -> bool:
+        channel = self.ws.channels.get(channel_id)
+        return channel is not None and user_id in channel.members
+
+    async def permalink(self, *, ref: MessageRef) -> str | None:
+        msg = self.ws.message(ref.id)
+        channel = self.ws.channels.get(ref.channel_id)
+        if msg is None or channel is None or msg.channel_id != channel.id:
+            return None
+        return self.ws.permalink(msg)

@@ -144,3 +144,8 @@ class Workspace:
 
     def private_for(self, user_id: str) -> list[RichMessage]:
         return [p.message for p in self.private if p.user_id == user_id]
+
+    def permalink(self, message: Message) -> str:
+        """`console://<channel name>/<message id>`: the console's link to a message."""
+        channel = self.channels[message.channel_id]
+        return f"console://{channel.name}/{message.id}"

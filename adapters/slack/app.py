@@ -9,6 +9,7 @@ after `await ack()` can make Bolt drop the acknowledgement.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import secrets
@@ -25,7 +26,7 @@ from bot.app import App, build
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import InboundEvent
-from bot.port import Outcome, RichMessage
+from bot.port import ChatError, Outcome, RichMessage
 from storage import repository as repo
 from storage.database import Database
 
@@ -114,10 +115,22 @@ class SlackBridge:
             row = await repo.incident_by_number(tx, number=int(number))
         return (row.channel_id or "") if row is not None else ""
 
+    async def named(self, event: InboundEvent) -> InboundEvent:
+        """Events carry only a user id: add the display name (cached by the port) so the
+        timeline shows people, not ids. A failed lookup keeps the id."""
+        if event.user.name:
+            return event
+        try:
+            user = await self.port.resolve_user(ref=event.user.id)
+        except ChatError:
+            log.warning("could not look up the name of %s", event.user.id, exc_info=True)
+            return event
+        return dataclasses.replace(event, user=user) if user is not None else event
+
     async def deliver(
         self, event: InboundEvent, *, respond: Respond | None = None, trigger_id: str = ""
     ) -> Outcome:
-        outcome = await self.core.bot.handle(event)
+        outcome = await self.core.bot.handle(await self.named(event))
         if outcome.duplicate:
             return outcome
         if outcome.modal and trigger_id:
@@ -147,6 +160,13 @@ class SlackBridge:
         await self.deliver(event, respond=respond, trigger_id=trigger_id)
 
     async def on_event(self, body: Mapping[str, Any], bot_user_id: str) -> None:
+        joined_or_left = translate.membership(body)
+        if joined_or_left is not None:
+            channel_id, user_id, joined = joined_or_left
+            if joined:
+                self.port.member_joined(channel_id=channel_id, user_ids=[user_id])
+            else:
+                self.port.member_left(channel_id=channel_id, user_id=user_id)
         event = translate.event(body, bot_user_id=bot_user_id or self.port.bot_user_id)
         if event is not None:
             await self.deliver(event)
@@ -173,7 +193,8 @@ def register(bridge: SlackBridge) -> None:
         bot_user_id = str(getattr(context, "bot_user_id", None) or "")
         bridge.spawn(bridge.on_event(body, bot_user_id), what="event")
 
-    for name in ("message", "reaction_added", "reaction_removed", "member_joined_channel"):
+    events = ("message", "reaction_added", "reaction_removed")
+    for name in (*events, "member_joined_channel", "member_left_channel"):
         bolt.event(name)(_event)
 
     @bolt.action(re.compile(r"^incident\."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,11 @@ RETRYABLE = frozenset(
 )
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# A channel's member list is trusted this long; joins and leaves (events) keep it current.
+MEMBERS_TTL_S = 300.0
+# A "not a member" answer re-reads the list unless it was read this recently (a join event
+# may arrive after the reaction it made possible).
+MEMBERS_RECHECK_S = 5.0
 
 
 def make_client(token: str, *, base_url: str, rate_limit_retries: int = 3) -> AsyncWebClient:
@@ -78,6 +84,7 @@ class SlackPort:
         self._channels: dict[str, ChannelRef] = {}
         self._users: dict[str, UserRef | None] = {}
         self._names: dict[str, str] | None = None
+        self._members: dict[str, tuple[float, set[str]]] = {}  # channel -> (read at, users)
         self._lock = asyncio.Lock()
 
     async def bot_id(self) -> str:
@@ -145,12 +152,49 @@ class SlackPort:
             cause = exc.__cause__
             if not (isinstance(cause, SlackApiError) and error_code(cause) == "already_in_channel"):
                 raise
+        self.member_joined(channel_id=channel_id, user_ids=users)
+
+    # --- membership (cached per channel) -------------------------------------------------
+
+    def member_joined(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
+        """A join seen (event or our own invite): update a cached list, if there is one."""
+        cached = self._members.get(channel_id)
+        if cached is not None:
+            cached[1].update(user_ids)
+
+    def member_left(self, *, channel_id: str, user_id: str) -> None:
+        cached = self._members.get(channel_id)
+        if cached is not None:
+            cached[1].discard(user_id)
+
+    async def _read_members(self, channel_id: str) -> set[str]:
+        members: set[str] = set()
+        cursor = ""
+        while True:
+            async with _api("conversations.members"):
+                response = await self.client.conversations_members(
+                    channel=channel_id, limit=200, cursor=cursor or None
+                )
+            members.update(str(m) for m in response.get("members") or [])
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        self._members[channel_id] = (time.monotonic(), members)
+        return members
+
+    async def is_member(self, *, channel_id: str, user_id: str) -> bool:
+        read_at, members = self._members.get(channel_id, (-MEMBERS_TTL_S, set()))
+        age = time.monotonic() - read_at
+        if age < MEMBERS_TTL_S and (user_id in members or age < MEMBERS_RECHECK_S):
+            return user_id in members
+        return user_id in await self._read_members(channel_id)
 
     async def set_topic(self, *, channel_id: str, topic: str) -> None:
         async with _api("conversations.setTopic"):
             await self.client.conversations_setTopic(channel=channel_id, topic=render.topic(topic))
 
     async def archive(self, *, channel_id: str) -> None:
+        self._members.pop(channel_id, None)
         try:
             async with _api("conversations.archive"):
                 await self.client.conversations_archive(channel=channel_id)
@@ -177,10 +221,29 @@ class SlackPort:
             )
 
     async def reply_privately(self, *, channel_id: str, user_id: str, message: RichMessage) -> None:
-        async with _api("chat.postEphemeral"):
-            await self.client.chat_postEphemeral(
-                channel=channel_id, user=user_id, **render.render(message)
+        """An ephemeral in the channel; to someone not in it (Slack refuses those), a DM."""
+        try:
+            async with _api("chat.postEphemeral"):
+                await self.client.chat_postEphemeral(
+                    channel=channel_id, user=user_id, **render.render(message)
+                )
+        except ChatError as exc:
+            cause = exc.__cause__
+            if not (
+                isinstance(cause, SlackApiError) and error_code(cause) == "user_not_in_channel"
+            ):
+                raise
+            async with _api("chat.postMessage"):
+                await self.client.chat_postMessage(
+                    channel=user_id, unfurl_links=False, **render.render(message)
+                )
+
+    async def permalink(self, *, ref: MessageRef) -> str | None:
+        async with _api("chat.getPermalink"):
+            response = await self.client.chat_getPermalink(
+                channel=ref.channel_id, message_ts=ref.id
             )
+        return str(response.get("permalink") or "") or None
 
     async def pin(self, *, ref: MessageRef) -> None:
         try:

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import SlackBridge, build_slack
 from bot.config import Settings
+from bot.port import ChatError
 
 log = logging.getLogger("warroom.slack")
 
@@ -76,6 +78,17 @@ async def connect(bridge: SlackBridge) -> SlackConnection:
     settings = bridge.settings
     if mode(settings) == "socket":
         assert settings.slack_app_token is not None
+        # Check the app-level token once first: with a bad one the Socket Mode client
+        # would retry forever instead of saying so.
+        try:
+            await bridge.client.apps_connections_open(
+                app_token=settings.slack_app_token.get_secret_value()
+            )
+        except SlackApiError as exc:
+            raise SlackNotConfigured(
+                f"Slack refused WARROOM_SLACK_APP_TOKEN ({exc.response.get('error')}); it must "
+                "be an app-level token (xapp-…) with the connections:write scope"
+            ) from None
         handler = AsyncSocketModeHandler(
             bridge.bolt,
             settings.slack_app_token.get_secret_value(),
@@ -104,7 +117,14 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     connection: SlackConnection | None = None
     try:
-        await bridge.port.bot_id()  # auth.test: a bad token fails here, clearly
+        try:
+            await bridge.port.bot_id()  # auth.test: a bad token fails here, clearly
+        except ChatError as exc:
+            raise SlackNotConfigured(
+                f"Slack did not accept WARROOM_SLACK_BOT_TOKEN or could not be reached ({exc}); "
+                "check WARROOM_SLACK_API_URL and copy the Bot User OAuth Token (xoxb-…) from "
+                "the app's OAuth & Permissions page"
+            ) from None
         connection = await connect(bridge)
         await bridge.core.start_scheduler()
         await stop.wait()

@@ -105,6 +105,19 @@ def event(body: Payload, *, bot_user_id: str = "") -> InboundEvent | None:
     return None
 
 
+def membership(body: Payload) -> tuple[str, str, bool] | None:
+    """`member_joined_channel` / `member_left_channel` -> (channel, user, joined), else None.
+
+    The port's cached member lists follow these (only members' reactions count)."""
+    ev = body.get("event")
+    if not isinstance(ev, Mapping):
+        return None
+    kind, channel, user = ev.get("type"), str(ev.get("channel", "")), str(ev.get("user", ""))
+    if kind not in ("member_joined_channel", "member_left_channel") or not (channel and user):
+        return None
+    return channel, user, kind == "member_joined_channel"
+
+
 def _message(ev: Payload, key: str, bot_user_id: str) -> InboundEvent | None:
     channel = ChannelRef(str(ev.get("channel", "")))
     subtype = str(ev.get("subtype") or "")

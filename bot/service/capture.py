@@ -83,9 +83,16 @@ async def message_deleted(
 
 
 async def mark_key_message(
-    tx: AsyncSession, incident: IncidentKey, actor: Actor, *, message_id: str, on: bool
+    tx: AsyncSession,
+    incident: IncidentKey,
+    actor: Actor,
+    *,
+    message_id: str,
+    on: bool,
+    permalink: str | None = None,
 ) -> Result:
-    """📌 on a message marks it as key on the timeline, with its original time and text."""
+    """📌 on a message marks it as key on the timeline, with its original time, text and
+    link (the platform's permalink, when it gave one)."""
     entries = await repo.timeline_for_message(tx, incident_id=incident.id, message_id=message_id)
     original = next((e for e in entries if e.kind == EventKind.CHAT), None)
     latest_edit = next((e for e in reversed(entries) if e.kind == EventKind.CHAT_EDITED), None)
@@ -95,6 +102,8 @@ async def mark_key_message(
         "author_id": original.actor_id if original else None,
         "author_name": original.actor_name if original else None,
     }
+    if permalink:
+        data["permalink"] = permalink
     await repo.insert_timeline(
         tx,
         incident_id=incident.id,

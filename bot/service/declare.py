@@ -221,7 +221,9 @@ async def declare(
         channel = await _open_channel(
             deps, incident_id=incident_id, number=number, event_key=event_key, p=p
         )
-        await runner.run_all(
+        # Card (then its pin), invitations, topic and announcement don't depend on each
+        # other: they go out together, so declare costs ~3 sequential round trips.
+        await runner.run_together(
             _spread_word(deps, incident_id, channel, p, actor), incident_id=incident_id
         )
         async with deps.db.reader() as rtx:

@@ -49,6 +49,7 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
                     table.c.actor_name,
                     table.c.text,
                     table.c.data,
+                    table.c.message_id,
                 )
                 .where(table.c.incident_id == incident_id)
                 .order_by(table.c.at, table.c.id)
