@@ -252,3 +252,63 @@ async def test_http_mode_checks_signatures(tmp_path: Path):
             await connection.close()
             await bridge.core.stop()
         fake.assert_clean()
+
+
+async def test_update_and_resolve_without_text_open_their_forms(slack: Slack):
+    fake = slack.fake
+    await slack.command("declare SEV2 Checkout errors --playbook default", slack.general)
+    ch = slack.channel("inc-1-checkout-errors")
+
+    await slack.command("update", ch)
+    update = fake.views[-1]
+    assert update["callback_id"] == "update"
+    assert json.loads(update["private_metadata"])["channel"] == ch
+    text_value = {"text": {"text": {"type": "plain_text_input", "value": "Rolled back"}}}
+    await slack.send(
+        "interactive",
+        fake.view_submission("update", text_value, slack.alice, update["private_metadata"]),
+    )
+    assert await slack.count("update") == 1
+
+    await slack.command("resolve", ch)
+    resolve = fake.views[-1]
+    assert resolve["callback_id"] == "resolve"
+    summary = {"summary": {"summary": {"type": "plain_text_input", "value": "Deploy reverted"}}}
+    await slack.send(
+        "interactive",
+        fake.view_submission("resolve", summary, slack.alice, resolve["private_metadata"]),
+    )
+    assert await slack.count("resolved") == 1
+    fake.assert_clean()
+
+
+async def test_the_declare_form_offers_impact_and_urgency_for_matrix_playbooks(slack: Slack):
+    fake = slack.fake
+    await slack.command("", slack.general)
+    [form] = fake.views
+    blocks = {b["block_id"]: b for b in form["blocks"]}
+    impacts = [o["value"] for o in blocks["impact"]["element"]["options"]]
+    assert impacts == ["high", "medium", "low"]
+    assert [o["value"] for o in blocks["urgency"]["element"]["options"]] == impacts
+
+    def pick(name: str, value: str) -> dict[str, Any]:
+        return {name: {"type": "static_select", "selected_option": {"value": value}}}
+
+    values = {
+        "title": {"title": {"type": "plain_text_input", "value": "Checkout down"}},
+        "playbook": pick("playbook", "customer-facing-outage"),
+        "impact": pick("impact", "high"),
+        "urgency": pick("urgency", "high"),
+    }
+    await slack.send(
+        "interactive",
+        fake.view_submission("declare", values, slack.alice, form["private_metadata"]),
+    )
+    async with slack.bridge.core.db.reader() as tx:
+        row = (
+            await tx.exec(  # type: ignore[call-overload]
+                text("SELECT severity, impact, urgency FROM incident WHERE number = 1")
+            )
+        ).one()
+    assert tuple(row) == ("SEV1", "high", "high")
+    fake.assert_clean()

@@ -95,10 +95,20 @@ class SlackBridge:
         self, modal: str, *, trigger_id: str, channel_id: str, incident: str = ""
     ) -> None:
         if modal == "declare":
+            matrices = [p.matrix for p in self.core.playbooks.by_name.values() if p.matrix]
+            levels = (
+                (
+                    list(dict.fromkeys(i for m in matrices for i in m.impact)),
+                    list(dict.fromkeys(u for m in matrices for u in m.urgency)),
+                )
+                if matrices
+                else None
+            )
             view = views.declare(
                 channel_id=channel_id,
                 severities=self.settings.severity_scale,
                 playbooks=self.core.playbooks.names,
+                matrix=levels,
             )
         else:
             channel_id = await self._incident_channel(incident) or channel_id
@@ -148,14 +158,21 @@ class SlackBridge:
 
     # --- listeners -------------------------------------------------------------------
 
-    def wants_declare_form(self, text: str) -> bool:
-        return text.split() in ([], ["declare"])
+    def wants_form(self, text: str) -> str | None:
+        """`/incident`, `declare`, `update` or `resolve` with nothing more opens a form."""
+        words = text.split()
+        if words in ([], ["declare"]):
+            return "declare"
+        if words in (["update"], ["resolve"]):
+            return words[0]
+        return None
 
     async def on_command(self, body: Mapping[str, Any], respond: Respond) -> None:
         event = translate.command(body)
         trigger_id = str(body.get("trigger_id", ""))
-        if self.wants_declare_form(event.text) and trigger_id:
-            await self.open_form("declare", trigger_id=trigger_id, channel_id=event.channel.id)
+        form = self.wants_form(event.text)
+        if form is not None and trigger_id:
+            await self.open_form(form, trigger_id=trigger_id, channel_id=event.channel.id)
             return
         await self.deliver(event, respond=respond, trigger_id=trigger_id)
 

@@ -56,7 +56,13 @@ def _view(
     }
 
 
-def declare(*, channel_id: str, severities: SeverityScale, playbooks: list[str]) -> View:
+def declare(
+    *,
+    channel_id: str,
+    severities: SeverityScale,
+    playbooks: list[str],
+    matrix: tuple[list[str], list[str]] | None = None,
+) -> View:
     blocks: list[Any] = [
         _input(
             "title",
@@ -74,6 +80,22 @@ def declare(*, channel_id: str, severities: SeverityScale, playbooks: list[str])
             hint="Leave empty to let the playbook decide.",
         ),
     ]
+    if matrix is not None:
+        impacts, urgencies = matrix
+        for name, label, levels in (
+            ("impact", "Impact", impacts),
+            ("urgency", "Urgency", urgencies),
+        ):
+            blocks.append(
+                _input(
+                    name,
+                    label,
+                    {"type": "static_select", "options": [_option(v, v) for v in levels[:100]]},
+                    optional=True,
+                    hint="With a playbook that has an impact × urgency matrix, these two "
+                    "set the severity instead.",
+                )
+            )
     if playbooks:
         blocks.append(
             _input(
