@@ -138,6 +138,11 @@ class FakeSlack(SlackWorkspace):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        if exc_type is None:
+            # Every test using the fake fails on a call that breaks the method table,
+            # whether or not it remembered to check. Tests that misuse the API on purpose
+            # clear `violations` after asserting on them.
+            self.assert_clean()
 
     @property
     def base_url(self) -> str:

@@ -95,6 +95,7 @@ async def test_invalid_blocks_are_an_error_and_a_violation(fake, client):
         "invalid_blocks"
     )
     assert fake.violations == ["invalid_blocks: blocks/0/text: text must be 1..150 characters"]
+    fake.violations.clear()  # misused on purpose
 
 
 async def test_membership_topic_pins_reactions_and_ephemerals(fake, client):
@@ -180,6 +181,7 @@ async def test_retired_files_upload_is_refused_and_recorded(fake, client):
     assert fake.violations and "files.upload is retired" in fake.violations[0]
     with pytest.raises(AssertionError, match="Slack API misuse"):
         fake.assert_clean()
+    fake.violations.clear()  # misused on purpose
 
 
 async def test_unknown_args_and_methods_become_violations(fake, client):
@@ -190,6 +192,7 @@ async def test_unknown_args_and_methods_become_violations(fake, client):
         "chat.postMessage: unknown arg 'icon_emoji'",
         "chat.scheduleMessage: unknown method (not in tests/slack_methods.METHODS)",
     ]
+    fake.violations.clear()  # misused on purpose
 
 
 async def test_bad_tokens_and_missing_scopes(fake):
