@@ -170,6 +170,10 @@ class FakeSlack(SlackWorkspace):
     def fail(self, method: str, error: str, times: int = 1) -> None:
         self._queue_fault(method, times, ("fail", error))
 
+    def unavailable(self, method: str, times: int = 1, status: int = 503) -> None:
+        """Answer the next calls with a transient server error (no JSON body)."""
+        self._queue_fault(method, times, ("status", status))
+
     def _queue_fault(self, method: str, times: int, fault: tuple[str, Any]) -> None:
         if method not in METHODS:
             raise ValueError(f"{method} is not in tests/slack_methods.METHODS")
@@ -222,6 +226,8 @@ class FakeSlack(SlackWorkspace):
                     body = {"ok": False, "error": "ratelimited"}
                     headers["Retry-After"] = str(value)
                     return web.json_response(body, status=429, headers=headers)
+                if kind == "status":
+                    return web.Response(status=value, text="upstream unavailable")
                 raise SlackError(value)
             missing = [n for n in sorted(METHODS[method].required) if args.get(n) in (None, "")]
             if missing:

@@ -186,6 +186,15 @@ async def test_a_rate_limit_is_waited_out(slack: Slack):
     slack.fake.assert_clean()
 
 
+async def test_a_transient_server_error_is_retried(slack: Slack):
+    slack.fake.unavailable("conversations.setTopic", times=1, status=503)
+    await slack.command("declare SEV3 Slow search", slack.general)
+    ch = slack.channel("inc-1-slow-search")
+    assert "SEV3" in slack.fake.topic(ch)  # set on the retry
+    assert len(slack.fake.calls_to("conversations.setTopic")) == 2
+    assert await slack.count("effect_failed") == 0
+
+
 async def test_buttons_and_forms(slack: Slack):
     fake = slack.fake
     await slack.command("", slack.general)

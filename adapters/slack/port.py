@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,13 +42,14 @@ MEMBERS_RECHECK_S = 5.0
 
 
 def make_client(token: str, *, base_url: str, rate_limit_retries: int = 3) -> AsyncWebClient:
-    """A web client that honours 429 Retry-After and retries connection errors."""
+    """A web client that honours 429 Retry-After and retries connection and server errors."""
     return AsyncWebClient(
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
 
