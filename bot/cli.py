@@ -106,6 +106,25 @@ async def _check_slack(settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
+async def _discord(settings: Settings) -> int:
+    from adapters.discord.server import DiscordNotConfigured, run
+
+    try:
+        return await run(settings)
+    except DiscordNotConfigured as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _check_discord(settings: Settings) -> int:
+    from adapters.discord.check import check
+
+    result = await check(settings)
+    for line in result.lines:
+        print(line, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 async def _incidents_list(settings: Settings, show_all: bool) -> int:
     from bot.views import incident_ref
     from storage import migrate
@@ -214,17 +233,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"ok: {len(playbooks.names)} playbooks ({', '.join(playbooks.names)}), "
                 f"severities {settings.severity_scale.usage}"
             )
-            return asyncio.run(_check_slack(settings)) if settings.has_slack else 0
+            code = asyncio.run(_check_slack(settings)) if settings.has_slack else 0
+            if settings.has_discord:
+                code = max(code, asyncio.run(_check_discord(settings)))
+            return code
         case "run":
             if settings.has_slack:
                 return asyncio.run(_slack(settings))
             if settings.has_discord:
-                print(
-                    "warroom: Discord tokens are set, but this version of warroom has no "
-                    "Discord adapter yet. Unset them to use the console.",
-                    file=sys.stderr,
-                )
-                return 2
+                return asyncio.run(_discord(settings))
             print(CONNECT_HINT)
             return asyncio.run(_console(settings))
         case "console":

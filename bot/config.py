@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     discord_token: SecretStr | None = None
+    discord_guild_ids: str = ""
+    discord_category: str = "incidents"
+    discord_announce_channel: str = ""
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
 
     demo_speed: float = Field(default=0.0, ge=0.0)
 
@@ -68,6 +73,17 @@ class Settings(BaseSettings):
         if not v or not all(c.isalnum() or c in "-_" for c in v):
             raise ValueError("use letters, digits, '-' and '_'")
         return v
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _valid_guild_ids(cls, v: str) -> str:
+        if not all(p.strip().isdecimal() for p in v.split(",") if p.strip()):
+            raise ValueError("use comma-separated numeric guild (server) ids")
+        return v
+
+    @property
+    def discord_guilds(self) -> list[int]:
+        return [int(p) for p in self.discord_guild_ids.split(",") if p.strip()]
 
     @property
     def severity_scale(self) -> SeverityScale:

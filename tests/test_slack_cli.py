@@ -45,9 +45,22 @@ async def test_run_with_a_bot_token_alone_explains_what_is_missing(tmp_path):
     assert "Traceback" not in err
 
 
-async def test_discord_is_still_refused(tmp_path):
+async def test_discord_without_a_guild_explains_what_is_missing(tmp_path):
     code, _, err = await warroom(tmp_path, "run", WARROOM_DISCORD_TOKEN="x")
-    assert code == 2 and "no Discord adapter yet" in err
+    assert code == 2 and "WARROOM_DISCORD_GUILD_IDS" in err
+    assert "Traceback" not in err
+
+
+async def test_discord_unreachable_fails_clearly(tmp_path):
+    env = {
+        "WARROOM_DISCORD_TOKEN": "x",
+        "WARROOM_DISCORD_GUILD_IDS": "123",
+        "WARROOM_DISCORD_API_URL": "http://127.0.0.1:1/api/v10",
+        "WARROOM_DISCORD_GATEWAY_URL": "ws://127.0.0.1:1/",
+    }
+    code, _, err = await warroom(tmp_path, "run", **env)
+    assert code == 2 and "could not be reached" in err
+    assert "Traceback" not in err
 
 
 async def test_check_lists_missing_scopes(tmp_path):

@@ -1,0 +1,1 @@
+"""The Discord adapter: discord.py over a bot token (gateway + REST)."""

@@ -1,0 +1,296 @@
+"""Wiring Discord to the core: a discord.Client whose handlers translate gateway events
+and interactions, call `Bot.handle`, and deliver the Outcome.
+
+- `/incident` (the configured command name) is one app command with an optional `text`
+  option (see `translate`), registered per configured guild in `setup_hook`.
+- Interactions are deferred ephemerally at once (Discord's 3-second deadline), then the
+  reply follows up privately. Forms (modals) must be the first
+  response, so they are opened before any deferral: for `/incident`, `declare`, `update`
+  or `resolve` with nothing more, and for the card's "Post update" / "Resolve" buttons.
+- Buttons are matched by custom_id (`action_id:value`) in `on_interaction`, not by stored
+  View objects, so buttons on old messages keep working after a restart with nothing to
+  re-register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord import forms, render, translate
+from adapters.discord.port import DiscordPort
+from bot.app import App, build
+from bot.clock import Clock
+from bot.config import Settings
+from bot.events import InboundEvent, ModalSubmitted
+from bot.port import ChannelRef, ChatError, Outcome, RichMessage
+from storage import repository as repo
+from storage.database import Database
+
+log = logging.getLogger("warroom.discord")
+
+APOLOGY = "😓 Sorry, something went wrong with that. It has been logged (ref `{ref}`)."
+MODAL_BUTTONS = {"incident.post_update": "update", "incident.resolve": "resolve"}
+
+
+def intents(*, message_content: bool) -> discord.Intents:
+    result = discord.Intents.none()
+    result.guilds = True
+    result.guild_messages = True
+    result.guild_reactions = True
+    result.message_content = message_content
+    return result
+
+
+def wants_form(text: str) -> str | None:
+    """`/incident`, `declare`, `update` or `resolve` with nothing more opens a form."""
+    words = text.split()
+    if words in ([], ["declare"]):
+        return "declare"
+    if words in (["update"], ["resolve"]):
+        return words[0]
+    return None
+
+
+def raw_interaction(ix: discord.Interaction[Any]) -> dict[str, Any]:
+    """The interaction's fields in gateway shape, for `translate`."""
+    author = ix.user
+    return {
+        "id": str(ix.id),
+        "type": ix.type.value,
+        "data": dict(ix.data or {}),
+        "channel_id": str(ix.channel_id or ""),
+        "channel": {"name": getattr(ix.channel, "name", "") or ""},
+        "user": {"id": str(author.id), "username": author.name, "global_name": author.display_name},
+        "message": {"id": str(ix.message.id)} if ix.message else {},
+    }
+
+
+def _author(user: discord.abc.User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "username": user.name,
+        "global_name": user.display_name,
+        "bot": user.bot,
+    }
+
+
+class DiscordBridge(discord.Client):
+    def __init__(self, settings: Settings, *, intents: discord.Intents) -> None:
+        super().__init__(intents=intents)
+        self.settings = settings
+        self.tree = app_commands.CommandTree(self)
+        guilds = settings.discord_guilds
+        self.port = DiscordPort(
+            self, guild_id=guilds[0] if guilds else 0, category=settings.discord_category
+        )
+        self.core: App | None = None
+        self.connected = asyncio.Event()  # set at READY
+
+    @property
+    def app(self) -> App:
+        assert self.core is not None, "build_discord sets the core"
+        return self.core
+
+    @property
+    def bot_user_id(self) -> str:
+        return str(self.user.id) if self.user else ""
+
+    # --- start-up --------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        bridge = self
+
+        @app_commands.describe(text="what to do: declare <title>, update <text>, help, …")
+        async def incident(interaction: discord.Interaction[Any], text: str = "") -> None:
+            await bridge.on_command(interaction)
+
+        command: app_commands.Command[Any, ..., None] = app_commands.Command(
+            name=self.settings.command_name,
+            description="Declare and run incidents (try: help)",
+            callback=incident,
+        )
+        guilds = [discord.Object(g) for g in self.settings.discord_guilds]
+        if guilds:
+            self.tree.add_command(command, guilds=guilds)
+        else:
+            self.tree.add_command(command)
+        targets: list[discord.Object | None] = [*guilds] or [None]
+        for guild in targets:
+            try:
+                await self.tree.sync(guild=guild)
+            except discord.HTTPException:
+                log.exception("could not register /%s in guild %s", command.name, guild)
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s", self.user)
+        self.connected.set()
+        if not self.intents.message_content:
+            log.warning(
+                "the Message Content intent is off: chat in incident channels is captured "
+                "without its text (only mentions of the bot). Turn on 'Message Content Intent' "
+                "in the Developer Portal (Bot page) and restart warroom."
+            )
+
+    # --- delivering ------------------------------------------------------------------
+
+    async def named(self, event: InboundEvent) -> InboundEvent:
+        if event.user.name or not event.user.id:
+            return event
+        try:
+            user = await self.port.resolve_user(ref=event.user.id)
+        except ChatError:
+            log.warning("could not look up the name of %s", event.user.id, exc_info=True)
+            return event
+        return dataclasses.replace(event, user=user) if user is not None else event
+
+    async def _incident_channel(self, incident: str) -> ChannelRef | None:
+        number = incident.partition(":")[0]
+        if not number.isdecimal():
+            return None
+        async with self.app.db.reader() as tx:
+            row = await repo.incident_by_number(tx, number=int(number))
+        if row is None or not row.channel_id:
+            return None
+        return ChannelRef(row.channel_id, row.channel_name or "")
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        if isinstance(event, ModalSubmitted) and event.metadata:
+            # A form opened from a copy outside the incident channel still acts in it.
+            channel = await self._incident_channel(event.metadata)
+            if channel is not None:
+                event = dataclasses.replace(event, channel=channel)
+        return await self.app.bot.handle(await self.named(event))
+
+    async def background(self, event: InboundEvent | None) -> None:
+        """A gateway event: handle it; failures are logged (nobody to answer)."""
+        if event is None:
+            return
+        try:
+            await self.handle(event)
+        except Exception:
+            log.exception("failed handling a Discord %s", type(event).__name__)
+
+    async def open_form(self, ix: discord.Interaction[Any], modal: str, incident: str) -> None:
+        if modal == "declare":
+            form = forms.declare(
+                severities=self.settings.severity_scale, playbooks=self.app.playbooks.names
+            )
+        else:
+            form = (forms.update if modal == "update" else forms.resolve)(incident=incident)
+        await ix.response.send_modal(form)
+
+    async def respond(self, ix: discord.Interaction[Any], event: InboundEvent) -> None:
+        """Defer privately, handle, then follow up privately with the reply (the first
+        follow-up takes the place of the "thinking…" placeholder), or an apology."""
+        await ix.response.defer(ephemeral=True, thinking=True)
+        try:
+            outcome = await self.handle(event)
+            reply = outcome.reply
+            if reply is None and outcome.modal:
+                reply = RichMessage(text=f"Use `/{self.settings.command_name} {outcome.modal}`.")
+            if reply is None:
+                reply = RichMessage(text="Already done." if outcome.duplicate else "Done.")
+            await ix.followup.send(ephemeral=True, **render.render(reply).send_kwargs())
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("failed handling a Discord interaction (ref %s)", ref)
+            try:
+                await ix.followup.send(content=APOLOGY.format(ref=ref), ephemeral=True)
+            except discord.HTTPException:
+                log.exception("could not report ref %s to the sender", ref)
+
+    # --- interactions ----------------------------------------------------------------
+
+    async def on_command(self, ix: discord.Interaction[Any]) -> None:
+        event = translate.command(raw_interaction(ix))
+        form = wants_form(event.text)
+        if form is not None:
+            await self.open_form(ix, form, "")
+            return
+        await self.respond(ix, event)
+
+    async def on_interaction(self, ix: discord.Interaction[Any]) -> None:
+        raw = raw_interaction(ix)
+        if ix.type is discord.InteractionType.component:
+            event = translate.button(raw)
+            if event is None:
+                return
+            modal = MODAL_BUTTONS.get(event.action_id)
+            if modal is not None:
+                await self.open_form(ix, modal, event.value)
+                return
+            await self.respond(ix, event)
+        elif ix.type is discord.InteractionType.modal_submit:
+            await self.respond(ix, translate.submission(raw))
+
+    # --- gateway events --------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None:
+            return
+        reference = message.reference
+        data = {
+            "id": str(message.id),
+            "channel_id": str(message.channel.id),
+            "author": _author(message.author),
+            "content": message.content,
+            "timestamp": message.created_at.isoformat(),
+            "type": message.type.value,
+            "webhook_id": message.webhook_id,
+            "message_reference": {"message_id": reference.message_id} if reference else {},
+        }
+        await self.background(translate.message_create(data, bot_user_id=self.bot_user_id))
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        event = translate.message_update(dict(payload.data), bot_user_id=self.bot_user_id)
+        await self.background(event)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        cached = payload.cached_message
+        if cached is not None and (cached.author.bot or cached.author == self.user):
+            return
+        data = {"id": str(payload.message_id), "channel_id": str(payload.channel_id)}
+        author = _author(cached.author) if cached is not None else None
+        await self.background(translate.message_delete(data, author=author))
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        data: dict[str, Any] = {
+            "user_id": str(payload.user_id),
+            "channel_id": str(payload.channel_id),
+            "message_id": str(payload.message_id),
+            "emoji": {"name": payload.emoji.name, "id": payload.emoji.id},
+        }
+        if payload.member is not None:
+            data["member"] = {"user": _author(payload.member), "nick": payload.member.nick}
+        event = translate.reaction(data, added=added, bot_user_id=self.bot_user_id)
+        await self.background(event)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=False)
+
+
+async def build_discord(
+    settings: Settings,
+    *,
+    message_content: bool = True,
+    clock: Clock | None = None,
+    db: Database | None = None,
+) -> DiscordBridge:
+    """The core wired to Discord (not yet connected: see `server.run`)."""
+    if settings.discord_announce_channel:
+        settings = settings.model_copy(
+            update={"announce_channel": settings.discord_announce_channel}
+        )
+    bridge = DiscordBridge(settings, intents=intents(message_content=message_content))
+    bridge.core = await build(settings, port=bridge.port, clock=clock, db=db)
+    return bridge
