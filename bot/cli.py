@@ -22,7 +22,8 @@ CONNECT_HINT = """\
 No chat tokens are configured, so warroom is running the local console.
 To connect a chat platform, put tokens in .env (see .env.example):
   Slack:   WARROOM_SLACK_BOT_TOKEN and WARROOM_SLACK_APP_TOKEN (Socket Mode)
-  Discord: WARROOM_DISCORD_TOKEN
+  Discord: WARROOM_DISCORD_TOKEN and WARROOM_DISCORD_GUILD_IDS
+See docs/slack.md and docs/discord.md.
 """
 
 

@@ -1,6 +1,11 @@
 """One small interface over two chat platforms, for the contract tests (`test_contract.py`).
 
 - `ConsoleDriver`: the console platform (`adapters/console`), typed through ConsoleSession.
+- `DiscordDriver`: the real Discord adapter (`adapters/discord/app.py`: discord.py) on the
+  loopback `FakeDiscord` (REST + gateway). Commands are INTERACTION_CREATE for
+  `/incident text:<…>`, chat is MESSAGE_CREATE; private replies are ephemeral follow-ups and
+  DMs; channel "members" are the people given their own permission overwrite (Discord's
+  invite). Discord has no channel-join event, so `join` is not supported.
 - `SlackDriver`: the real Slack adapter (`adapters/slack/app.py`: slack_bolt + slack_sdk)
   connected in Socket Mode to the loopback `FakeSlack`. Commands are slash-command
   envelopes, chat is Events API `message` events, joins are `member_joined_channel`;
@@ -13,6 +18,7 @@ on a `ManualClock` and a fresh SQLite file, and read the same tables through `ap
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 from collections.abc import AsyncIterator
@@ -20,9 +26,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import discord
+import yarl
+
 from adapters.console.app import build_console
 from adapters.console.render import render
 from adapters.console.session import ConsoleSession
+from adapters.discord import server as discord_server
+from adapters.discord.app import DiscordBridge, build_discord
 from adapters.slack.app import SlackBridge, build_slack
 from adapters.slack.server import SlackConnection, connect
 from bot.app import App
@@ -32,6 +43,7 @@ from bot.port import Outcome
 from storage import repository as repo
 from storage.tables import Incident, Task, TimelineEntry
 from tests.conftest import make_settings
+from tests.discord_fake import FakeDiscord
 from tests.slack_fake import FakeSlack
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin")
@@ -307,11 +319,188 @@ async def slack_driver(tmp_path: Path, **settings: Any) -> AsyncIterator[SlackDr
             await bridge.core.stop()
 
 
+# --- Discord -----------------------------------------------------------------------------
+
+VIEW_CHANNEL = 1 << 10
+
+
+def discord_text(message: Any) -> str:
+    """A Discord message's visible text: content, then each embed's title, description,
+    fields and footer."""
+    found = [str(message.get("content") or "")]
+    for em in message.get("embeds") or []:
+        found += [str(em.get("title") or ""), str(em.get("description") or "")]
+        for f in em.get("fields") or []:
+            found += [str(f.get("name") or ""), str(f.get("value") or "")]
+        found.append(str((em.get("footer") or {}).get("text") or ""))
+    return "\n".join(t for t in found if t)
+
+
+def discord_busy() -> bool:
+    """Is discord.py still running an event handler or an app command?"""
+    return any(
+        not t.done() and t.get_name().startswith(("discord.py: ", "CommandTree-invoker"))
+        for t in asyncio.all_tasks()
+    )
+
+
+async def discord_idle(fake: FakeDiscord, bridge: DiscordBridge, within: float = 10.0) -> None:
+    """Wait until the client has read every gateway event sent and handled them all."""
+    loop = asyncio.get_running_loop()
+    deadline, quiet = loop.time() + within, 0
+    while quiet < 3:
+        assert loop.time() < deadline, "the Discord bridge never went idle"
+        await asyncio.sleep(0.01)
+        seen = bridge.ws.sequence if bridge.ws is not None else None
+        caught_up = fake._socket is None or seen == fake._seq
+        quiet = quiet + 1 if caught_up and not discord_busy() else 0
+
+
+class DiscordDriver:
+    platform = "discord"
+
+    def __init__(self, fake: FakeDiscord, bridge: DiscordBridge, ids: dict[str, str]) -> None:
+        self.fake, self.bridge, self.app = fake, bridge, bridge.app
+        self.ids = ids
+        self.names = {v: k for k, v in ids.items()}
+        self._last: tuple[str, dict[str, Any]] | None = None
+
+    def text_channel(self, name: str) -> dict[str, Any]:
+        """The text channel named so (a category may share its name)."""
+        found = [c for c in self.fake.channels.values() if c["type"] == 0 and c["name"] == name]
+        assert len(found) == 1, f"{len(found)} Discord text channels named #{name}"
+        return found[0]
+
+    def cid(self, name: str) -> str:
+        return str(self.text_channel(name)["id"])
+
+    async def idle(self) -> None:
+        await discord_idle(self.fake, self.bridge)
+
+    async def send(self, text: str, *, user: str, channel: str) -> None:
+        uid, cid = self.ids[user], self.cid(channel)
+        if text == COMMAND or text.startswith(COMMAND + " "):
+            payload = await self.fake.interaction(
+                2, self.command(text[len(COMMAND) :].strip()), user_id=uid, channel_id=cid
+            )
+            self._last = ("INTERACTION_CREATE", payload)
+        else:
+            mid = await self.fake.message_create(cid, uid, text)
+            [sent] = [m for m in self.fake.messages(cid) if m["id"] == mid]
+            self._last = ("MESSAGE_CREATE", self.fake._visible(sent))
+        await self.idle()
+
+    def command(self, text: str) -> dict[str, Any]:
+        """`/incident text:<text>` as Discord sends it (the one `text` option)."""
+        [known] = [c for c in self.fake.commands if c.get("name") == "incident"]
+        options = [{"name": "text", "type": 3, "value": text}] if text else []
+        return {
+            "id": known["id"],
+            "name": "incident",
+            "type": 1,
+            "guild_id": self.fake.guild_id,
+            "options": options,
+        }
+
+    async def join(self, user: str, channel: str) -> None:
+        raise NotImplementedError("Discord has no channel-join event")
+
+    async def redeliver(self) -> None:
+        """The same gateway event again, as a replay after a RESUME would send it (Discord
+        refuses a second acknowledgement of an interaction)."""
+        assert self._last is not None, "nothing sent yet"
+        event, payload = self._last
+        await self.fake.dispatch(event, payload)
+        await self.idle()
+
+    def channel_messages(self, name: str) -> list[str]:
+        return [discord_text(m) for m in self.fake.messages(self.cid(name))]
+
+    def private_replies(self, user: str) -> list[str]:
+        uid = self.ids[user]
+        found = [
+            discord_text(f["message"])
+            for f in self.fake.followups
+            if self.fake.interactions[f["token"]]["member"]["user"]["id"] == uid
+        ]
+        for chan in self.fake.channels.values():
+            if chan["type"] == 1 and chan["recipients"][0]["id"] == uid:
+                found += [discord_text(m) for m in self.fake.messages(chan["id"])]
+        return found
+
+    def members(self, name: str) -> set[str]:
+        chan = self.text_channel(name)
+        return {
+            self.names[o["id"]]
+            for o in chan["permission_overwrites"]
+            if o["type"] == 1 and int(o["allow"]) & VIEW_CHANNEL and o["id"] in self.names
+        }
+
+    def topic(self, name: str) -> str:
+        return str(self.text_channel(name).get("topic") or "")
+
+    def pinned(self, name: str) -> list[str]:
+        return [discord_text(m) for m in self.fake.pins(self.cid(name))]
+
+    def files(self, name: str) -> list[tuple[str, bytes]]:
+        return self.fake.files(self.cid(name))
+
+
+def discord_settings(tmp_path: Path, fake: FakeDiscord, **settings: Any) -> Any:
+    return make_settings(
+        tmp_path,
+        discord_token="test-token",
+        discord_guild_ids=fake.guild_id,
+        discord_api_url=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+        **settings,
+    )
+
+
+@asynccontextmanager
+async def discord_bridge(
+    settings: Any, fake: FakeDiscord, clock: ManualClock
+) -> AsyncIterator[DiscordBridge]:
+    """A connected bridge (READY, commands registered); closed and stopped on exit."""
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord_server.point_at(settings)
+    bridge = await build_discord(settings, clock=clock)
+    runner: asyncio.Task[None] | None = None
+    try:
+        runner = await discord_server.connect(bridge, "test-token")
+        await discord_idle(fake, bridge)
+        yield bridge
+    finally:
+        await bridge.close()
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await runner
+        await bridge.app.stop()
+        discord.http.Route.BASE = base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+@asynccontextmanager
+async def discord_driver(tmp_path: Path, **settings: Any) -> AsyncIterator[DiscordDriver]:
+    clock = ManualClock()
+    async with FakeDiscord() as fake:
+        ids = {name: fake.add_member(name) for name in PEOPLE}
+        fake.add_channel("general")
+        fake.add_channel("incidents")
+        config = discord_settings(tmp_path, fake, **settings)
+        async with discord_bridge(config, fake, clock) as bridge:
+            yield DiscordDriver(fake, bridge, ids)
+
+
 @asynccontextmanager
 async def driver(platform: str, tmp_path: Path) -> AsyncIterator[Driver]:
     if platform == "console":
         async with console_driver(tmp_path) as c:
             yield c
+    elif platform == "discord":
+        async with discord_driver(tmp_path) as d:
+            yield d
     else:
         async with slack_driver(tmp_path) as s:
             yield s

@@ -58,8 +58,10 @@ _COMMAND = (
 ENDPOINTS: tuple[Endpoint, ...] = (
     _e("GET /users/@me"),  # login
     _e("GET /oauth2/applications/@me"),  # login (Client.application_info)
+    _e("GET /users/{user_id}"),  # Client.fetch_user (a DM to someone not cached)
     _e("GET /gateway"),
     _e("GET /gateway/bot"),  # AutoShardedClient
+    _e("GET /guilds/{guild_id}"),  # Client.fetch_guild (`warroom check`)
     _e("GET /guilds/{guild_id}/channels"),
     _e("POST /guilds/{guild_id}/channels", _CHANNEL, required="name"),
     _e("GET /guilds/{guild_id}/members/{user_id}"),

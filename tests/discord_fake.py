@@ -79,6 +79,8 @@ class FakeDiscord:
             self.bot_user_id: gw.user(self.bot_user_id, bot_name, bot=True)
         }
         self.member_ids: list[str] = [self.bot_user_id]
+        # the @everyone role's permissions (no role of its own for the bot)
+        self.everyone_permissions = gw.everyone_role(self.guild_id)["permissions"]
         self.channels: dict[str, JSON] = {}
         self._messages: dict[str, list[JSON]] = {}
         self._files: dict[str, list[tuple[str, bytes]]] = {}
@@ -199,7 +201,9 @@ class FakeDiscord:
             "name": self.guild_name,
             "icon": None,
             "owner_id": self.member_ids[-1],
-            "roles": [gw.everyone_role(self.guild_id)],
+            "roles": [
+                {**gw.everyone_role(self.guild_id), "permissions": self.everyone_permissions}
+            ],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -328,6 +332,19 @@ class FakeDiscord:
             "flags": 0,
             "team": None,
         }
+
+    async def _h_get_users(self, p: dict[str, str], b: Any, f: Any, r: Any) -> JSON:
+        if p["user_id"] not in self.users:
+            raise DiscordError(404, 10013, "Unknown User")
+        return self.users[p["user_id"]]
+
+    async def _h_get_guilds(self, p: dict[str, str], b: Any, f: Any, r: Any) -> JSON:
+        """The guild object as REST returns it (no channels, members or other state)."""
+        if p["guild_id"] != self.guild_id:
+            raise DiscordError(404, 10004, "Unknown Guild")
+        state = ("channels", "members", "member_count", "threads", "voice_states", "presences")
+        rest = {k: v for k, v in self.guild().items() if k not in (*state, "large", "joined_at")}
+        return {**rest, "unavailable": False}
 
     async def _h_get_gateway(self, p: Any, b: Any, f: Any, r: Any) -> JSON:
         return {"url": self.gateway_url}

@@ -1,4 +1,5 @@
-"""The same scenarios on every chat platform: the console and Slack (real Bolt over FakeSlack).
+"""The same scenarios on every chat platform: the console, Slack (real Bolt over FakeSlack)
+and Discord (real discord.py over FakeDiscord).
 
 Each test runs once per platform through the `Driver` interface (`tests/chat_drivers.py`)
 and asserts the same things: what the database holds, what channels show, who was told
@@ -33,8 +34,17 @@ LIFECYCLE_KINDS = {
 }
 
 
-@pytest.fixture(params=["console", "slack"])
+@pytest.fixture(params=["console", "slack", "discord"])
 async def chat(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Driver]:
+    async with driver(request.param, tmp_path) as d:
+        yield d
+
+
+# Discord is left out on purpose: it has no channel-join event (channel access is a
+# permission overwrite, and nothing is dispatched when one is added), so there is no
+# late joiner to read in.
+@pytest.fixture(params=["console", "slack"])
+async def chat_with_joins(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Driver]:
     async with driver(request.param, tmp_path) as d:
         yield d
 
@@ -156,7 +166,8 @@ async def test_a_redelivered_event_changes_nothing(chat: Driver):
     assert (counts["note"], counts["chat"]) == (1, 1)
 
 
-async def test_a_late_joiner_is_read_in_privately(chat: Driver):
+async def test_a_late_joiner_is_read_in_privately(chat_with_joins: Driver):
+    chat = chat_with_joins
     await declare(chat)
     await chat.send("/incident update Failing over to the replica", user="alice", channel=CH)
     await chat.join("erin", CH)

@@ -169,11 +169,16 @@ class DiscordBridge(discord.Client):
         return await self.app.bot.handle(await self.named(event))
 
     async def background(self, event: InboundEvent | None) -> None:
-        """A gateway event: handle it; failures are logged (nobody to answer)."""
+        """A gateway event: handle it; a reply (a refusal, say) goes to the person by DM,
+        as on Slack; failures are logged (nobody to answer)."""
         if event is None:
             return
         try:
-            await self.handle(event)
+            outcome = await self.handle(event)
+            if outcome.reply is not None and not outcome.duplicate and event.user.id:
+                await self.port.reply_privately(
+                    channel_id=event.channel.id, user_id=event.user.id, message=outcome.reply
+                )
         except Exception:
             log.exception("failed handling a Discord %s", type(event).__name__)
 
