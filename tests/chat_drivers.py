@@ -391,15 +391,20 @@ class DiscordDriver:
         await self.idle()
 
     def command(self, text: str) -> dict[str, Any]:
-        """`/incident text:<text>` as Discord sends it (the one `text` option)."""
+        """`/incident run text:<text>` as Discord sends it (the group's free-text
+        subcommand); a bare `/incident` is `/incident declare` with no options."""
         [known] = [c for c in self.fake.commands if c.get("name") == "incident"]
-        options = [{"name": "text", "type": 3, "value": text}] if text else []
+        sub: dict[str, Any] = {"name": "run", "type": 1, "options": []}
+        if text:
+            sub["options"] = [{"name": "text", "type": 3, "value": text}]
+        else:
+            sub["name"] = "declare"
         return {
             "id": known["id"],
             "name": "incident",
             "type": 1,
             "guild_id": self.fake.guild_id,
-            "options": options,
+            "options": [sub],
         }
 
     async def join(self, user: str, channel: str) -> None:

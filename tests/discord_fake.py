@@ -509,8 +509,10 @@ class FakeDiscord:
             raise DiscordError(404, 10062, "Unknown interaction")
         if inter.get("_responded"):
             raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
-        inter["_responded"] = True
         kind, data = int(body["type"]), body.get("data") or {}
+        if (kind == gw.AUTOCOMPLETE_RESULT) != (inter["type"] == gw.AUTOCOMPLETE):
+            raise DiscordError(400, 50035, "Invalid Form Body")
+        inter["_responded"] = True
         self.interaction_responses.append(
             {"interaction_id": inter["id"], "token": inter["token"], "type": kind, "data": data}
         )
@@ -768,6 +770,36 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
+    def _command_data(self, sub: str, options: dict[str, Any], name: str, focused: str) -> JSON:
+        """CHAT_INPUT data for `/<name> <sub> …`; USER options (`gw.UserId`) arrive as ids
+        with the members and users in `resolved`, as Discord sends them."""
+        known = [c for c in self.commands if c.get("name") == name]
+        sub_option = {
+            "name": sub,
+            "type": gw.SUB_COMMAND,
+            "options": gw.command_options(options, focused=focused),
+        }
+        data: JSON = {
+            "id": known[0]["id"] if known else self._ids(),
+            "name": name,
+            "type": 1,
+            "guild_id": self.guild_id,
+            "options": [sub_option],
+        }
+        ids = [str(v) for v in options.values() if isinstance(v, gw.UserId)]
+        if ids:
+            data["resolved"] = {
+                "users": {i: self.users[i] for i in ids},
+                "members": {
+                    i: {
+                        **{k: v for k, v in self.member(i).items() if k != "user"},
+                        "permissions": gw.ALL_PERMISSIONS,
+                    }
+                    for i in ids
+                },
+            }
+        return data
+
     async def slash_command(
         self,
         sub: str,
@@ -778,22 +810,25 @@ class FakeDiscord:
         name: str = "incident",
     ) -> JSON:
         """`/incident <sub> …` as Discord sends it: a CHAT_INPUT command with a subcommand."""
-        known = [c for c in self.commands if c.get("name") == name]
-        sub_option = {
-            "name": sub,
-            "type": gw.SUB_COMMAND,
-            "options": gw.command_options(options or {}),
-        }
-        data = {
-            "id": known[0]["id"] if known else self._ids(),
-            "name": name,
-            "type": 1,
-            "guild_id": self.guild_id,
-            "options": [sub_option],
-        }
+        data = self._command_data(sub, options or {}, name, "")
         return await self.interaction(
             gw.APPLICATION_COMMAND, data, user_id=user_id, channel_id=channel_id
         )
+
+    async def autocomplete(
+        self,
+        sub: str,
+        options: dict[str, Any],
+        *,
+        focused: str,
+        user_id: str,
+        channel_id: str,
+        name: str = "incident",
+    ) -> JSON:
+        """An APPLICATION_COMMAND_AUTOCOMPLETE interaction while `focused` is typed in
+        (answered with callback type 8 and `data.choices`)."""
+        data = self._command_data(sub, options, name, focused)
+        return await self.interaction(gw.AUTOCOMPLETE, data, user_id=user_id, channel_id=channel_id)
 
     async def button_press(
         self, custom_id: str, *, user_id: str, channel_id: str, message_id: str

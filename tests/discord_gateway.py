@@ -23,7 +23,8 @@ ALL_PERMISSIONS = str((1 << 51) - 1)
 
 # Interaction types and the option types of application commands
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
-SUB_COMMAND, STRING, INTEGER, BOOLEAN = 1, 3, 4, 5
+SUB_COMMAND, STRING, INTEGER, BOOLEAN, USER = 1, 3, 4, 5, 6
+AUTOCOMPLETE_RESULT = 8  # the interaction callback type that answers AUTOCOMPLETE
 
 TEXT, DM, CATEGORY = 0, 1, 4
 
@@ -127,12 +128,21 @@ def message(
     return msg
 
 
-def command_options(values: dict[str, Any]) -> list[JSON]:
-    """Application command options from plain values (str, int, bool)."""
+class UserId(str):
+    """A USER option's value (a member's id), for `command_options`."""
+
+
+def command_options(values: dict[str, Any], *, focused: str = "") -> list[JSON]:
+    """Application command options from plain values (str, int, bool, UserId); `focused`
+    names the option being typed in an AUTOCOMPLETE interaction."""
     options = []
     for name, value in values.items():
         kind = BOOLEAN if isinstance(value, bool) else INTEGER if isinstance(value, int) else STRING
-        options.append({"name": name, "type": kind, "value": value})
+        kind = USER if isinstance(value, UserId) else kind
+        option: JSON = {"name": name, "type": kind, "value": value}
+        if name == focused:
+            option["focused"] = True
+        options.append(option)
     return options
 
 

@@ -38,7 +38,9 @@ def _command(fake: FakeDiscord, text: str) -> dict[str, Any]:
         "name": "incident",
         "type": 1,
         "guild_id": fake.guild_id,
-        "options": [{"name": "text", "type": 3, "value": text}],
+        "options": [
+            {"name": "run", "type": 1, "options": [{"name": "text", "type": 3, "value": text}]}
+        ],
     }
 
 

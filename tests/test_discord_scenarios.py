@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from tests import discord_gateway as gw
 from tests.chat_drivers import (
     DiscordDriver,
     discord_bridge,
@@ -244,16 +243,9 @@ async def test_buttons_posted_before_a_restart_still_work(tmp_path: Path) -> Non
         fake.add_channel("incidents")
         settings = discord_settings(tmp_path, fake)
         async with discord_bridge(settings, fake, clock) as first:
-            [command] = fake.commands
-            await fake.interaction(
-                gw.APPLICATION_COMMAND,
-                {
-                    "id": command["id"],
-                    "name": "incident",
-                    "type": 1,
-                    "guild_id": fake.guild_id,
-                    "options": [{"name": "text", "type": 3, "value": "declare SEV2 Disk full"}],
-                },
+            await fake.slash_command(
+                "declare",
+                {"title": "Disk full", "severity": "SEV2"},
                 user_id=alice,
                 channel_id=general,
             )

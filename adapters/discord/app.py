@@ -1,12 +1,13 @@
 """Wiring Discord to the core: a discord.Client whose handlers translate gateway events
 and interactions, call `Bot.handle`, and deliver the Outcome.
 
-- `/incident` (the configured command name) is one app command with an optional `text`
-  option (see `translate`), registered per configured guild in `setup_hook`.
+- `/incident` (the configured command name) is an app-command group with one subcommand
+  per grammar subcommand (`slash`), whose options `translate` rebuilds into the grammar
+  text; registered per configured guild in `setup_hook`.
 - Interactions are deferred ephemerally at once (Discord's 3-second deadline), then the
   reply follows up privately. Forms (modals) must be the first
-  response, so they are opened before any deferral: for `/incident`, `declare`, `update`
-  or `resolve` with nothing more, and for the card's "Post update" / "Resolve" buttons.
+  response, so they are opened before any deferral: for `declare`, `update` or `resolve`
+  with nothing more, and for the card's "Post update" / "Resolve" buttons.
 - Buttons are matched by custom_id (`action_id:value`) in `on_interaction`, not by stored
   View objects, so buttons on old messages keep working after a restart with nothing to
   re-register.
@@ -23,7 +24,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord import forms, render, translate
+from adapters.discord import forms, render, slash, translate
 from adapters.discord.port import DiscordPort
 from bot.app import App, build
 from bot.clock import Clock
@@ -49,7 +50,7 @@ def intents(*, message_content: bool) -> discord.Intents:
 
 
 def wants_form(text: str) -> str | None:
-    """`/incident`, `declare`, `update` or `resolve` with nothing more opens a form."""
+    """`declare`, `update` or `resolve` with nothing more opens a form."""
     words = text.split()
     if words in ([], ["declare"]):
         return "declare"
@@ -105,16 +106,11 @@ class DiscordBridge(discord.Client):
     # --- start-up --------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        bridge = self
-
-        @app_commands.describe(text="what to do: declare <title>, update <text>, help, …")
-        async def incident(interaction: discord.Interaction[Any], text: str = "") -> None:
-            await bridge.on_command(interaction)
-
-        command: app_commands.Command[Any, ..., None] = app_commands.Command(
-            name=self.settings.command_name,
-            description="Declare and run incidents (try: help)",
-            callback=incident,
+        command = slash.group(
+            self.settings.command_name,
+            severities=self.settings.severity_scale.names,
+            playbooks=self.app.playbooks,
+            on_command=self.on_command,
         )
         guilds = [discord.Object(g) for g in self.settings.discord_guilds]
         if guilds:

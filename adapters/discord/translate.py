@@ -4,11 +4,11 @@ Every function takes the raw gateway shape (a Mapping, as Discord sends it); `ap
 passes `interaction.data` and friends, or rebuilds the few fields it needs from a
 discord.py object, so these stay testable without a client.
 
-The slash command: one `/incident` command with one optional `text` option that carries
-the whole grammar (`declare Checkout down sev1`, `status`, ...), the same text the Slack
-and console adapters hand to the core. Subcommands would duplicate the grammar's help and
-"did you mean" inside Discord's command picker and drift from it; an empty `text` opens
-the declare form instead.
+The slash command: `/incident` is a group with one subcommand per grammar subcommand
+(`adapters/discord/slash.py`), whose typed options (choices, members, autocomplete) are
+rebuilt here into the grammar text (`declare SEV2 Checkout down --playbook x`), the same
+text the Slack and console adapters hand to the core, which parses it and gives the same
+errors. `run text:<…>` carries free text.
 
 Idempotency keys: interactions use their id (Discord redelivers nothing, but a retried
 handler must not act twice); messages use their id plus the kind of event (edits add the
@@ -78,16 +78,67 @@ def _channel(ix: Payload) -> ChannelRef:
 # --- interactions --------------------------------------------------------------------
 
 
+USER_OPTION = 6
+
+# Subcommand of the `/incident` group -> (grammar words, positional options in order,
+# value flags, boolean flags). The rebuilt text is parsed by the core like any other.
+SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "declare": (
+        "declare",
+        ("severity", "title"),
+        ("playbook", "impact", "urgency", "commander", "comms"),
+        ("private", "drill"),
+    ),
+    "sev": ("sev", ("level",), (), ()),
+    "status": ("status", ("state",), (), ()),
+    "commander": ("commander", ("user",), (), ()),
+    "comms": ("comms", ("user", "template"), (), ("post",)),
+    "role": ("role", ("name", "user"), (), ()),
+    "update": ("update", ("text",), (), ()),
+    "note": ("note", ("text",), (), ()),
+    "task_add": ("task add", ("text", "owner"), (), ()),
+    "task_done": ("task done", ("number",), (), ()),
+    "resolve": ("resolve", ("summary",), (), ()),
+    "snooze": ("snooze", ("duration",), (), ()),
+    "help": ("help", ("topic",), (), ()),
+    "run": ("", (TEXT_OPTION,), (), ()),
+}
+
+
+def _option_value(option: Payload) -> str:
+    value = option.get("value")
+    if option.get("type") == USER_OPTION:
+        return f"<@{value}>" if value else ""
+    return "" if value is None else str(value).strip()
+
+
+def subcommand_text(name: str, options: list[Payload]) -> str:
+    """A group subcommand and its options as grammar text: `sev` with `level:SEV1` is
+    `sev SEV1`; `declare` with `title`, `playbook` and `private` is
+    `declare <title> --playbook <p> --private`."""
+    values = {str(o.get("name", "")): o for o in options if isinstance(o, Mapping)}
+    words, positional, flags, bools = SUBCOMMANDS.get(name, (name.replace("_", " "), (), (), ()))
+    out = [words]
+    out += [_option_value(values[n]) for n in positional if n in values]
+    for flag in flags:
+        if flag in values and _option_value(values[flag]):
+            out += [f"--{flag}", _option_value(values[flag])]
+    out += [f"--{flag}" for flag in bools if flag in values and values[flag].get("value")]
+    known = {*positional, *flags, *bools}
+    out += [_option_value(o) for n, o in values.items() if n not in known]
+    return " ".join(w for w in out if w).strip()
+
+
 def command_text(data: Payload) -> str:
-    """The `text` option of `/incident` (or a subcommand's name + text, if ever added)."""
-    words: list[str] = []
+    """The grammar text of an `/incident` interaction: a subcommand of the group rebuilt
+    as text (`subcommand_text`), or the single command's `text` option."""
     for option in data.get("options") or []:
-        if option.get("type") in (1, 2):  # subcommand (group): its name is a word
-            words.append(str(option.get("name", "")))
-            words.append(command_text(option))
-        elif option.get("name") == TEXT_OPTION:
-            words.append(str(option.get("value") or ""))
-    return " ".join(w for w in words if w).strip()
+        if option.get("type") == 1:
+            return subcommand_text(str(option.get("name", "")), option.get("options") or [])
+        if option.get("type") == 2:  # a nested group: its name is a word
+            return f"{option.get('name', '')} {command_text(option)}".strip()
+    texts = [o for o in data.get("options") or [] if o.get("name") == TEXT_OPTION]
+    return str(texts[0].get("value") or "").strip() if texts else ""
 
 
 def command(ix: Payload) -> CommandInvoked:
