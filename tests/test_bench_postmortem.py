@@ -5,16 +5,16 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from bench import postmortem
+from bench import _timeline, postmortem
 from bench.registry import Options
 from bot.domain.timeline import EventKind
 
 
 def test_the_generated_timeline_mixes_kinds_and_ends_resolved():
-    story = postmortem.Story(
+    story = _timeline.Story(
         incident_id=1, start=datetime(2026, 1, 1, tzinfo=UTC), rng=random.Random(7)
     )
-    rows = list(postmortem.timeline(story, 3000))
+    rows = list(_timeline.timeline(story, 3000))
     kinds = {r["kind"] for r in rows}
     assert len(rows) == 3000
     assert {EventKind.CHAT, EventKind.NOTE, EventKind.UPDATE, EventKind.PINNED} <= kinds
