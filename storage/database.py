@@ -65,6 +65,11 @@ class Database:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_backend_name() == "sqlite":
+            # Reuse the most recently returned connection: each aiosqlite connection has
+            # its own worker thread (and allocator arena), so rotating through the pool
+            # spreads large reads across threads and keeps memory from being reused.
+            engine_args.setdefault("pool_use_lifo", True)
         engine = create_async_engine(url, **engine_args)
         if engine.dialect.name == "sqlite":
             if engine.dialect.driver == "aiosqlite" and "async_creator" not in engine_args:
