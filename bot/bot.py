@@ -20,6 +20,7 @@ from bot.domain import status as lifecycle
 from bot.effects import EffectRunner
 from bot.errors import UserError
 from bot.events import (
+    AlertsReceived,
     ButtonPressed,
     CommandInvoked,
     InboundEvent,
@@ -33,7 +34,7 @@ from bot.events import (
 )
 from bot.port import ChannelRef, ChatError, Outcome, RichMessage
 from bot.reactions import DEFAULT_REACTIONS, ReactionAction, emoji_key, emoji_label
-from bot.service import cadence, capture, declare, queries, records, triage
+from bot.service import alerts, cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
 from bot.views import incident_ref
@@ -43,6 +44,7 @@ from storage.repository import Executor, IncidentKey
 log = logging.getLogger("warroom.bot")
 
 
+COMMANDS = (CommandInvoked, ButtonPressed, ModalSubmitted)
 Handler = Callable[[Any, IncidentKey | None], Awaitable[Result]]
 CaptureHandler = Callable[[Any, IncidentKey], Awaitable[Result]]
 
@@ -76,11 +78,18 @@ class Bot:
         return fired
 
     async def handle(self, event: InboundEvent) -> Outcome:
+        outcome, result = await self._handle(event)
+        if isinstance(event, COMMANDS):
+            self.deps.metrics.commands.inc("duplicate" if outcome.duplicate else result)
+        return outcome
+
+    async def _handle(self, event: InboundEvent) -> tuple[Outcome, str]:
+        """The outcome, and how it went: ok, refused (bad input) or error."""
         actor = Actor(user=event.user, channel=event.channel, at=event.at or self.deps.clock.now())
         try:
-            return await self._dispatch(event, actor)
+            return await self._dispatch(event, actor), "ok"
         except UserError as exc:
-            return Outcome(reply=self._error(exc))
+            return Outcome(reply=self._error(exc)), "refused"
         except Exception:
             reference = secrets.token_hex(4)
             number = await self._incident_number(actor.channel.id)
@@ -90,13 +99,10 @@ class Bot:
                 incident_ref(number) if number else "none",
                 type(event).__name__,
             )
-            return Outcome(
-                reply=self.deps.renderer.message(
-                    "apology",
-                    reference=reference,
-                    incident_ref=incident_ref(number) if number else "",
-                )
+            apology = self.deps.renderer.message(
+                "apology", reference=reference, incident_ref=incident_ref(number) if number else ""
             )
+            return Outcome(reply=apology), "error"
 
     def _error(self, exc: UserError) -> RichMessage:
         return self.deps.renderer.message(
@@ -155,6 +161,11 @@ class Bot:
                 )
             case ReactionAdded() | ReactionRemoved():
                 return await self._reaction(event, actor)
+            case AlertsReceived():
+                report, changed = await alerts.receive(self.deps, self.runner, event)
+                for incident_id in changed:
+                    await self._changed(incident_id)
+                return Outcome(report=report)
             case MemberJoined():
                 return await self._capture(
                     event.key,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.alerts.model import Alert
 from bot.port import ChannelRef, MessageRef, UserRef
 
 
@@ -76,6 +77,17 @@ class MemberJoined(Inbound):
     pass
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertsReceived(Inbound):
+    """One delivery from a monitoring source (a webhook request): `user` names the source.
+
+    Its `key` identifies the delivery for logs only; alerts are deduplicated by their own
+    keys, so a redelivered webhook counts as a repeat and opens nothing new."""
+
+    source: str
+    alerts: tuple[Alert, ...]
+
+
 InboundEvent = (
     CommandInvoked
     | ButtonPressed
@@ -86,4 +98,5 @@ InboundEvent = (
     | ReactionAdded
     | ReactionRemoved
     | MemberJoined
+    | AlertsReceived
 )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from bot.alerts.rules import AlertRule
 from bot.domain.durations import parse_duration
 from bot.domain.severity import SeverityMatrix
 
@@ -148,6 +149,7 @@ class Playbook(_Strict):
     matrix: MatrixSpec | None = None
     comms: dict[str, str] = {}
     postmortem_template: str = "postmortem.md.j2"
+    alerts: list[AlertRule] = []
 
     @field_validator("name")
     @classmethod

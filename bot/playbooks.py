@@ -129,6 +129,16 @@ def _check_severity_names(file: str, pb: Playbook, severities: SeverityScale) ->
                             file, f"matrix.severity.{imp}.{urg}", f"unknown severity {level!r}"
                         )
                     )
+    for i, rule in enumerate(pb.alerts):
+        for level in rule.levels():
+            if severities.find(level) is None:
+                problems.append(
+                    PlaybookProblem(
+                        file,
+                        f"alerts[{i}]",
+                        f"unknown severity {level!r}; levels are {severities.usage}",
+                    )
+                )
     if problems:
         raise PlaybookError(problems)
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bot.alerts.model import IntakeReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +177,5 @@ class Outcome:
     # Set when the adapter should open a form instead ("declare", "update", "resolve").
     modal: str = ""
     modal_context: dict[str, str] = field(default_factory=dict)
+    # Alert intake: what became of the delivery's alerts (the webhook's answer).
+    report: IntakeReport | None = None

@@ -155,6 +155,8 @@ def _mention(user: Any) -> str:
         return "_unassigned_"
     if hasattr(user, "user_id"):
         return mention(user.user_id) if user.user_id else "_unassigned_"
+    if getattr(user, "id", None) == "" and getattr(user, "name", ""):
+        return f"**{user.name}**"  # not a person on the platform (a monitoring source)
     return mention(getattr(user, "id", None) or str(user))
 
 

@@ -78,6 +78,11 @@ async def fire_due(
                 batch.append(record)
                 effects.extend((record.incident_id, e) for e in planned)
         fired.extend(batch)
+        for record in batch:
+            if record.posted:
+                deps.metrics.reminders_sent.inc(record.kind)
+                late = (record.fired_at - record.due_at).total_seconds()
+                deps.metrics.reminder_lateness.observe(max(late, 0.0))
         for incident_id, effect in effects:
             await runner.run(effect, incident_id=incident_id)
         if len(due) < BATCH:

@@ -34,7 +34,10 @@ class Incident(SQLModel, table=True):
     declared_by_name: str = ""
     origin_channel_id: str = ""
     channel_id: str | None = Field(default=None, unique=True)
-    channel_name: str | None = None
+    channel_name: str | None = None  # with channel_id NULL: the name being created
+    # When a process took the job of opening the channel (declare, or recovery after a
+    # crash); another process may take it over only once this lease has run out.
+    setup_started_at: datetime | None = _utc(index=True)
     card_message_id: str | None = None
     announce_channel_id: str | None = None
     announce_message_id: str | None = None
@@ -148,3 +151,35 @@ class Postmortem(SQLModel, table=True):
     @property
     def markdown(self) -> str:
         return self.content.decode("utf-8")
+
+
+class AlertRecord(SQLModel, table=True):
+    """One alert (by source and dedup key) and the incident it belongs to.
+
+    The unique (source, key) pair is what keeps two racing deliveries of a new alert
+    from opening two incidents: the second insert fails and that delivery is retried,
+    and then finds the first one's incident.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("source", "key"),
+        Index("ix_alert_group", "source", "group_key"),
+        Index("ix_alert_incident", "incident_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    key: str
+    group_key: str = ""
+    incident_id: int = Field(foreign_key="incident.id")
+    status: str  # firing | resolved
+    title: str = ""
+    severity: str = ""
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fire_count: int = 1
+    flaps: int = 0
+    first_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_change: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_posted: datetime | None = _utc()

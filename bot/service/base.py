@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.domain.severity import SeverityScale
 from bot.errors import UserError
+from bot.metrics import Metrics
 from bot.playbook import Playbook
 from bot.playbooks import PlaybookSet
 from bot.port import ChannelRef, ChatPort, RichMessage, UserRef
@@ -44,6 +45,7 @@ class Deps:
     options: Options = field(default_factory=Options)
     # How summaries and read-ins are written; a language-model backend would plug in here.
     summarizer: Summarizer = field(default_factory=ExtractiveSummarizer)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def playbook_for(self, incident: Incident) -> Playbook | None:
         return self.playbooks.by_name.get(incident.playbook)
@@ -56,6 +58,8 @@ class Actor:
     user: UserRef
     channel: ChannelRef
     at: datetime
+    # A monitoring source, not a person: it takes no role and is not invited.
+    system: bool = False
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""Alert intake: monitoring payloads become neutral `Alert`s, routed to playbooks."""
