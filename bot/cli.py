@@ -75,25 +75,37 @@ def _configuration_errors(settings: Settings) -> list[str]:
     return []
 
 
-async def _console(settings: Settings) -> int:
+async def _console(settings: Settings, *, serve: bool = False) -> int:
+    """The interactive console; with `serve` (`warroom run`), also the HTTP server."""
     from adapters.console.app import build_console
     from adapters.console.repl import run_repl
+    from adapters.web.server import HttpBindError, start_http
 
     app, session = await build_console(settings)
-    await app.start_scheduler()
+    runner = None
     try:
+        if serve:
+            try:
+                runner, _ = await start_http(app, settings)
+            except HttpBindError as exc:
+                print(f"warroom: {exc}", file=sys.stderr)
+                return 2
+        await app.start_scheduler()
         await run_repl(session)
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await app.stop()
     return 0
 
 
 async def _slack(settings: Settings) -> int:
     from adapters.slack.server import SlackNotConfigured, run
+    from adapters.web.server import HttpBindError
 
     try:
         return await run(settings)
-    except SlackNotConfigured as exc:
+    except (SlackNotConfigured, HttpBindError) as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return 2
 
@@ -109,10 +121,11 @@ async def _check_slack(settings: Settings) -> int:
 
 async def _discord(settings: Settings) -> int:
     from adapters.discord.server import DiscordNotConfigured, run
+    from adapters.web.server import HttpBindError
 
     try:
         return await run(settings)
-    except DiscordNotConfigured as exc:
+    except (DiscordNotConfigured, HttpBindError) as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return 2
 
@@ -225,6 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return 1
+    from storage.migrate import SchemaTooNew
+
+    try:
+        return _dispatch(args, settings)
+    except SchemaTooNew as exc:  # the database was upgraded by a newer warroom
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "check":
             from bot.app import load_configuration
@@ -244,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.has_discord:
                 return asyncio.run(_discord(settings))
             print(CONNECT_HINT)
-            return asyncio.run(_console(settings))
+            return asyncio.run(_console(settings, serve=True))
         case "console":
             return asyncio.run(_console(settings))
         case "demo":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.durations import parse_duration
 from bot.domain.severity import DEFAULT_LEVELS, SeverityScale
 from bot.reactions import DEFAULT_SPEC, ReactionAction, parse_reactions
 
@@ -32,12 +34,24 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # Alert webhooks (docs/http.md): a bearer token and/or an HMAC-SHA256 secret. With
+    # neither configured for a hook, every request to it is refused (401).
+    hook_token: SecretStr | None = None
+    hook_hmac_secret: SecretStr | None = None
+    hook_alertmanager_token: SecretStr | None = None
+    hook_grafana_token: SecretStr | None = None
+    hook_generic_token: SecretStr | None = None
+    hook_max_bytes: int = Field(default=1024 * 1024, ge=1)
     discord_token: SecretStr | None = None
     discord_guild_ids: str = ""
     discord_category: str = "incidents"
     discord_announce_channel: str = ""
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+
+    # How long a process may take to open a declared incident's channel before another
+    # process (a restart, a replica) takes over and finishes the declare. A duration: 60s, 2m.
+    setup_lease: str = "60s"
 
     demo_speed: float = Field(default=0.0, ge=0.0)
 
@@ -51,6 +65,13 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_reactions(cls, v: str) -> str:
         parse_reactions(v)
+        return v
+
+    @field_validator("setup_lease")
+    @classmethod
+    def _valid_lease(cls, v: str) -> str:
+        if parse_duration(v) is None:
+            raise ValueError("give a duration longer than zero, like 60s or 2m")
         return v
 
     @field_validator("timezone")
@@ -94,8 +115,28 @@ class Settings(BaseSettings):
         return parse_reactions(self.reactions)
 
     @property
+    def setup_lease_delta(self) -> timedelta:
+        lease = parse_duration(self.setup_lease)
+        assert lease is not None
+        return lease
+
+    @property
     def has_slack(self) -> bool:
         return self.slack_bot_token is not None
+
+    def hook_token_for(self, source: str) -> SecretStr | None:
+        """The bearer token for one hook: its own `WARROOM_HOOK_<SOURCE>_TOKEN`, else the
+        shared `WARROOM_HOOK_TOKEN`. An empty value counts as unset."""
+        own = getattr(self, f"hook_{source}_token", None)
+        for token in (own, self.hook_token):
+            if isinstance(token, SecretStr) and token.get_secret_value():
+                return token
+        return None
+
+    @property
+    def hook_hmac(self) -> SecretStr | None:
+        secret = self.hook_hmac_secret
+        return secret if secret is not None and secret.get_secret_value() else None
 
     @property
     def has_discord(self) -> bool:

@@ -25,6 +25,7 @@ def warroom(
         WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
         WARROOM_PLAYBOOKS_DIR=str(playbooks),
         WARROOM_LOG_LEVEL="WARNING",
+        WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
         PYTHONIOENCODING="utf-8",
     )
     environment.update(env)

@@ -18,6 +18,7 @@ async def warroom(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str
         WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
         WARROOM_PLAYBOOKS_DIR=str(REPO / "playbooks"),
         WARROOM_LOG_LEVEL="WARNING",
+        WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
         PYTHONPATH=str(REPO),
         PYTHONIOENCODING="utf-8",
         **env,
@@ -105,6 +106,7 @@ async def test_run_connects_in_socket_mode_and_stops_on_sigterm(tmp_path):
             WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
             WARROOM_PLAYBOOKS_DIR=str(REPO / "playbooks"),
             WARROOM_LOG_LEVEL="WARNING",
+            WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
             WARROOM_SLACK_BOT_TOKEN="xoxb-test",
             WARROOM_SLACK_APP_TOKEN="xapp-test",
             WARROOM_SLACK_API_URL=fake.api_url,

@@ -6,6 +6,9 @@
 - HTTP mode (WARROOM_SLACK_SIGNING_SECRET and no app token): POST /slack/events takes
   events, interactivity and slash commands. Bolt checks the signature and rejects
   timestamps older than 5 minutes with 401.
+
+Either way warroom's one HTTP server (`adapters.web.server`: alert hooks, /healthz, /metrics)
+runs on WARROOM_HTTP_HOST:WARROOM_HTTP_PORT; in HTTP mode /slack/events is mounted on it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import SlackBridge, build_slack
+from adapters.web.server import start_http
 from bot.config import Settings
 from bot.port import ChatError
 
@@ -45,18 +49,14 @@ def mode(settings: Settings) -> str:
     )
 
 
-def web_app(bridge: SlackBridge) -> web.Application:
+def routes(bridge: SlackBridge) -> list[web.RouteDef]:
+    """HTTP mode's one route, mounted on warroom's shared server."""
+
     async def events(request: web.Request) -> web.Response:
         response = await bridge.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
-    async def health(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post(EVENTS_PATH, events)
-    app.router.add_get("/healthz", health)
-    return app
+    return [web.post(EVENTS_PATH, events)]
 
 
 @dataclass
@@ -98,17 +98,14 @@ async def connect(bridge: SlackBridge) -> SlackConnection:
         await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode")
         return SlackConnection(bridge, socket=handler)
-    runner = web.AppRunner(web_app(bridge), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else settings.http_port
+    runner, bound = await start_http(bridge.core, settings, routes(bridge))
     log.info("serving Slack on http://%s:%s%s", settings.http_host, bound, EVENTS_PATH)
-    return SlackConnection(bridge, runner=runner, port=int(bound))
+    return SlackConnection(bridge, runner=runner, port=bound)
 
 
 async def run(settings: Settings) -> int:
-    """`warroom run` with Slack: connect, start the scheduler, run until SIGINT/SIGTERM."""
+    """`warroom run` with Slack: connect, serve HTTP, start the scheduler, run until
+    SIGINT/SIGTERM. Raises `HttpBindError` when the HTTP address is unavailable."""
     mode(settings)  # fail before touching the database
     bridge = await build_slack(settings)
     stop = asyncio.Event()
@@ -125,7 +122,9 @@ async def run(settings: Settings) -> int:
                 "check WARROOM_SLACK_API_URL and copy the Bot User OAuth Token (xoxb-…) from "
                 "the app's OAuth & Permissions page"
             ) from None
-        connection = await connect(bridge)
+        connection = await connect(bridge)  # HTTP mode: the shared server, with /slack/events
+        if connection.runner is None:
+            connection.runner, connection.port = await start_http(bridge.core, settings)
         await bridge.core.start_scheduler()
         await stop.wait()
     finally:

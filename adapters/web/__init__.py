@@ -1,0 +1,1 @@
+"""The HTTP surface: alert webhooks, /healthz and /metrics on one aiohttp server."""
