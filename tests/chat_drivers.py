@@ -452,14 +452,16 @@ class DiscordDriver:
 
 
 def discord_settings(tmp_path: Path, fake: FakeDiscord, **settings: Any) -> Any:
-    return make_settings(
-        tmp_path,
-        discord_token="test-token",
-        discord_guild_ids=fake.guild_id,
-        discord_api_url=fake.api_base,
-        discord_gateway_url=fake.gateway_url,
-        **settings,
-    )
+    """Settings for the fake: its URLs, the token "test-token" (the fake's default) and its
+    first guild, unless `settings` say otherwise."""
+    values: dict[str, Any] = {
+        "discord_token": "test-token",
+        "discord_guild_ids": fake.guild_id,
+        "discord_api_url": fake.api_base,
+        "discord_gateway_url": fake.gateway_url,
+        "http_port": 0,  # `server.run` also serves HTTP: any free port
+    }
+    return make_settings(tmp_path, **{**values, **settings})
 
 
 @asynccontextmanager

@@ -25,8 +25,10 @@ from typing import Any, Self
 from aiohttp import WSMsgType, web
 
 from tests import discord_gateway as gw
+from tests import discord_guilds as dg
 from tests.discord_endpoints import check_request, match
 from tests.discord_gateway import JSON
+from tests.discord_interactions import Interactions
 
 __all__ = ["DiscordError", "FakeDiscord", "Request"]
 
@@ -66,21 +68,36 @@ class _Socket:
             await self.ws.send_bytes(data)
 
 
-class FakeDiscord:
-    """One guild, one bot application, served on loopback like Discord v10."""
+class FakeDiscord(Interactions):
+    """One guild (more with `add_guild`), one bot application, served on loopback like
+    Discord v10. REST calls must carry `Authorization: Bot <token>` and IDENTIFY the same
+    token; `app_flags` are the application's flags (by default the Message Content intent
+    is on, as the portal's toggle sets it for a bot in fewer than 100 servers)."""
 
-    def __init__(self, *, guild_name: str = "warroom-test", bot_name: str = "warroom") -> None:
+    def __init__(
+        self,
+        *,
+        guild_name: str = "warroom-test",
+        bot_name: str = "warroom",
+        token: str = "test-token",
+        app_flags: int = dg.GATEWAY_MESSAGE_CONTENT_LIMITED,
+    ) -> None:
         self._ids = gw.Snowflakes()
-        self.guild_id = self._ids()
+        self.guild_id = self._ids()  # the first guild
         self.application_id = self._ids()
         self.bot_user_id = self.application_id  # as for every modern Discord bot
-        self.guild_name = guild_name
+        self.token = token
+        # what IDENTIFY must carry, when it differs (a token reset between REST and gateway)
+        self.gateway_token: str | None = None
+        self.app_flags = app_flags
         self.users: dict[str, JSON] = {
             self.bot_user_id: gw.user(self.bot_user_id, bot_name, bot=True)
         }
-        self.member_ids: list[str] = [self.bot_user_id]
-        # the @everyone role's permissions (no role of its own for the bot)
-        self.everyone_permissions = gw.everyone_role(self.guild_id)["permissions"]
+        self.guilds: dict[str, dg.Guild] = {
+            self.guild_id: dg.Guild(self.guild_id, guild_name, [self.bot_user_id])
+        }
+        self.identify_payloads: list[JSON] = []  # every IDENTIFY's `d`, token included
+        self.member_requests: list[JSON] = []  # every REQUEST_GUILD_MEMBERS' `d`
         self.channels: dict[str, JSON] = {}
         self._messages: dict[str, list[JSON]] = {}
         self._files: dict[str, list[tuple[str, bytes]]] = {}
@@ -155,23 +172,53 @@ class FakeDiscord:
 
     # the guild ---------------------------------------------------------------------------
 
-    def add_member(self, name: str) -> str:
+    @property
+    def member_ids(self) -> list[str]:
+        """The first guild's members (the bot first, the owner last)."""
+        return self.guilds[self.guild_id].member_ids
+
+    @property
+    def everyone_permissions(self) -> str:
+        """The first guild's @everyone permissions (the bot has no role of its own)."""
+        return self.guilds[self.guild_id].everyone_permissions
+
+    @everyone_permissions.setter
+    def everyone_permissions(self, value: str) -> None:
+        self.guilds[self.guild_id].everyone_permissions = value
+
+    def add_guild(self, name: str) -> str:
+        """Another guild the bot is in (it sees it at the next IDENTIFY)."""
+        guild_id = self._ids()
+        self.guilds[guild_id] = dg.Guild(guild_id, name, [self.bot_user_id])
+        return guild_id
+
+    def add_member(self, name: str, *, guild_id: str | None = None) -> str:
         user_id = self._ids()
         self.users[user_id] = gw.user(user_id, name)
-        self.member_ids.append(user_id)
+        self.join_guild(user_id, guild_id or self.guild_id)
         return user_id
 
-    def add_channel(self, name: str, *, category_id: str | None = None, kind: int = gw.TEXT) -> str:
+    def join_guild(self, user_id: str, guild_id: str) -> None:
+        self.guilds[guild_id].member_ids.append(user_id)
+
+    def add_channel(
+        self,
+        name: str,
+        *,
+        category_id: str | None = None,
+        kind: int = gw.TEXT,
+        guild_id: str | None = None,
+    ) -> str:
         channel_id = self._ids()
         self.channels[channel_id] = gw.channel(
-            channel_id, self.guild_id, name, kind=kind, parent_id=category_id
+            channel_id, guild_id or self.guild_id, name, kind=kind, parent_id=category_id
         )
         self.channels[channel_id]["position"] = len(self.channels)
         self._messages[channel_id] = []
         return channel_id
 
-    def add_category(self, name: str) -> str:
-        return self.add_channel(name, kind=gw.CATEGORY)
+    def add_category(self, name: str, *, guild_id: str | None = None) -> str:
+        return self.add_channel(name, kind=gw.CATEGORY, guild_id=guild_id)
 
     def channel_named(self, name: str) -> JSON:
         found = [c for c in self.channels.values() if c.get("name") == name]
@@ -195,36 +242,24 @@ class FakeDiscord:
     def member(self, user_id: str) -> JSON:
         return gw.member(self.users[user_id])
 
-    def guild(self) -> JSON:
-        return {
-            "id": self.guild_id,
-            "name": self.guild_name,
-            "icon": None,
-            "owner_id": self.member_ids[-1],
-            "roles": [
-                {**gw.everyone_role(self.guild_id), "permissions": self.everyone_permissions}
-            ],
-            "emojis": [],
-            "stickers": [],
-            "features": [],
-            "channels": [c for c in self.channels.values() if c["type"] != gw.DM],
-            "members": [self.member(u) for u in self.member_ids],
-            "member_count": len(self.member_ids),
-            "threads": [],
-            "voice_states": [],
-            "presences": [],
-            "large": False,
-            "unavailable": False,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "premium_tier": 0,
-            "nsfw_level": 0,
-            "system_channel_flags": 0,
-            "preferred_locale": "en-US",
-            "joined_at": gw.now(),
-        }
+    def guild(self, guild_id: str | None = None, *, all_members: bool = True) -> JSON:
+        return dg.guild_payload(
+            self._guild(guild_id or self.guild_id),
+            list(self.channels.values()),
+            self.member,
+            all_members=all_members,
+            bot_user_id=self.bot_user_id,
+        )
+
+    def _guild(self, guild_id: str) -> dg.Guild:
+        if guild_id not in self.guilds:
+            raise DiscordError(404, 10004, "Unknown Guild")
+        return self.guilds[guild_id]
+
+    def guild_of(self, channel_id: str) -> str | None:
+        """The guild a channel is in (None for a DM or an unknown channel)."""
+        chan = self.channels.get(channel_id)
+        return str(chan["guild_id"]) if chan and chan.get("guild_id") else None
 
     def _channel(self, channel_id: str) -> JSON:
         if channel_id not in self.channels:
@@ -240,9 +275,7 @@ class FakeDiscord:
     def _new_message(
         self, channel_id: str, author: JSON, body: JSON, files: list[tuple[str, bytes]]
     ) -> JSON:
-        chan = self.channels.get(channel_id)
-        guild_id = self.guild_id if chan and chan["type"] != gw.DM else None
-        msg = gw.message(self._ids(), channel_id, guild_id, author)
+        msg = gw.message(self._ids(), channel_id, self.guild_of(channel_id), author)
         self._apply_message_body(msg, body)
         for name, data in files:
             url = f"http://127.0.0.1:{self._port}/attachments/{channel_id}/{name}"
@@ -293,10 +326,12 @@ class FakeDiscord:
             self.violations.append(f"{method} {path}: unreadable body ({exc})")
             return _json({"message": "400: Bad Request", "code": 50109}, 400)
         self.requests.append(Request(method, path, body, files, dict(request.query)))
-        if request.headers.get("Authorization", "").split(" ")[0] != "Bot" and not (
-            path.startswith(("/webhooks/", "/interactions/"))
-        ):
-            self.violations.append(f"{method} {path}: no bot Authorization header")
+        if not path.startswith(("/webhooks/", "/interactions/")):  # the token is the auth
+            scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+            if scheme != "Bot":
+                self.violations.append(f"{method} {path}: no bot Authorization header")
+            if secret != self.token:
+                return _json({"message": "401: Unauthorized", "code": 0}, 401)
         problems = check_request(method, path, body)
         self.violations.extend(problems)
         found = match(method, path)
@@ -329,7 +364,7 @@ class FakeDiscord:
             "bot_require_code_grant": False,
             "owner": owner,
             "verify_key": "0" * 64,
-            "flags": 0,
+            "flags": self.app_flags,
             "team": None,
         }
 
@@ -340,10 +375,9 @@ class FakeDiscord:
 
     async def _h_get_guilds(self, p: dict[str, str], b: Any, f: Any, r: Any) -> JSON:
         """The guild object as REST returns it (no channels, members or other state)."""
-        if p["guild_id"] != self.guild_id:
-            raise DiscordError(404, 10004, "Unknown Guild")
         state = ("channels", "members", "member_count", "threads", "voice_states", "presences")
-        rest = {k: v for k, v in self.guild().items() if k not in (*state, "large", "joined_at")}
+        full = self.guild(self._guild(p["guild_id"]).id)
+        rest = {k: v for k, v in full.items() if k not in (*state, "large", "joined_at")}
         return {**rest, "unavailable": False}
 
     async def _h_get_gateway(self, p: Any, b: Any, f: Any, r: Any) -> JSON:
@@ -353,19 +387,24 @@ class FakeDiscord:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
         return {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
 
-    async def _h_get_guilds_channels(self, p: Any, b: Any, f: Any, r: Any) -> list[JSON]:
-        return self.guild()["channels"]  # type: ignore[no-any-return]
+    async def _h_get_guilds_channels(self, p: dict[str, str], b: Any, f: Any, r: Any) -> list[JSON]:
+        return self.guild(self._guild(p["guild_id"]).id)["channels"]  # type: ignore[no-any-return]
 
-    async def _h_post_guilds_channels(self, p: Any, body: JSON, f: Any, r: Any) -> JSON:
+    async def _h_post_guilds_channels(self, p: dict[str, str], body: JSON, f: Any, r: Any) -> JSON:
+        guild = self._guild(p["guild_id"])
         kind = int(body.get("type") or gw.TEXT)
         parent = body.get("parent_id")
-        cid = self.add_channel(str(body["name"]), kind=kind, category_id=parent and str(parent))
+        if parent is not None and self.guild_of(str(parent)) != guild.id:
+            raise DiscordError(400, 50035, "Invalid Form Body (parent_id: not in this guild)")
+        cid = self.add_channel(
+            str(body["name"]), kind=kind, category_id=parent and str(parent), guild_id=guild.id
+        )
         self._update_channel(self.channels[cid], body)
         await self._echo("CHANNEL_CREATE", self.channels[cid])
         return self.channels[cid]
 
     async def _h_get_guilds_members(self, p: dict[str, str], b: Any, f: Any, r: Any) -> JSON:
-        if p["user_id"] not in self.member_ids:
+        if p["user_id"] not in self._guild(p["guild_id"]).member_ids:
             raise DiscordError(404, 10007, "Unknown Member")
         return self.member(p["user_id"])
 
@@ -545,7 +584,7 @@ class FakeDiscord:
             msg = gw.message(
                 self._ids(),
                 inter["channel_id"],
-                self.guild_id,
+                inter.get("guild_id"),
                 self.users[self.bot_user_id],
                 flags=flags | 128,
             )
@@ -609,23 +648,7 @@ class FakeDiscord:
         if op == gw.HEARTBEAT:
             await sock.send({"op": gw.HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == gw.IDENTIFY:
-            self.identifies += 1
-            self.intents = data.get("intents")
-            self._seq = 0
-            self._backlog.clear()
-            ready = {
-                "v": 10,
-                "user": self.users[self.bot_user_id],
-                "guilds": [{"id": self.guild_id, "unavailable": True}],
-                "session_id": self.session_id,
-                "resume_gateway_url": self.gateway_url,
-                "application": {"id": self.application_id, "flags": 0},
-                "private_channels": [],
-                "relationships": [],
-            }
-            await self._send_dispatch(sock, "READY", ready)
-            await self._send_dispatch(sock, "GUILD_CREATE", self.guild())
-            self._ready.set()
+            await self._identify(sock, data)
         elif op == gw.RESUME:
             if data.get("session_id") != self.session_id:
                 await sock.send({"op": gw.INVALID_SESSION, "d": False, "s": None, "t": None})
@@ -638,14 +661,49 @@ class FakeDiscord:
             await self._send_dispatch(sock, "RESUMED", {})
             self._resumed.set()
         elif op == gw.REQUEST_MEMBERS:
+            self.member_requests.append(data)
+            guild = self.guilds.get(str(data.get("guild_id")))
+            found = dg.member_search(guild, self.users, data) if guild else []
             chunk = {
-                "guild_id": self.guild_id,
-                "members": [self.member(u) for u in self.member_ids],
+                "guild_id": str(data.get("guild_id")),
+                "members": [self.member(u) for u in found],
                 "chunk_index": 0,
                 "chunk_count": 1,
                 "nonce": data.get("nonce"),
             }
             await self._send_dispatch(sock, "GUILD_MEMBERS_CHUNK", chunk)
+
+    async def _identify(self, sock: _Socket, data: JSON) -> None:
+        """READY and a GUILD_CREATE per guild; a wrong token closes with 4004, a privileged
+        intent the application lacks with 4014, as on Discord."""
+        self.identifies += 1
+        self.identify_payloads.append(data)
+        if data.get("token") != (self.gateway_token or self.token):
+            await sock.ws.close(code=dg.AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return
+        intents = int(data.get("intents") or 0)
+        if dg.refused_intents(intents, self.app_flags):
+            await sock.ws.close(code=dg.DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            return
+        self.intents = intents
+        self._seq = 0
+        self._backlog.clear()
+        guilds = [g for g in self.guilds.values() if self.bot_user_id in g.member_ids]
+        ready = {
+            "v": 10,
+            "user": self.users[self.bot_user_id],
+            "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
+            "session_id": self.session_id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": self.application_id, "flags": self.app_flags},
+            "private_channels": [],
+            "relationships": [],
+        }
+        await self._send_dispatch(sock, "READY", ready)
+        members = bool(intents & dg.GUILD_MEMBERS_INTENT)
+        for g in guilds:
+            await self._send_dispatch(sock, "GUILD_CREATE", self.guild(g.id, all_members=members))
+        self._ready.set()
 
     async def _send_dispatch(self, sock: _Socket | None, event: str, data: JSON) -> None:
         self._seq += 1
@@ -666,6 +724,10 @@ class FakeDiscord:
 
     async def wait_ready(self, within: float = 5.0) -> None:
         await asyncio.wait_for(self._ready.wait(), within)
+
+    async def wait_resumed(self, within: float = 5.0) -> None:
+        """Until the client has RESUMEd (after `drop_connection(wait=False)`)."""
+        await asyncio.wait_for(self._resumed.wait(), within)
 
     async def drop_connection(self, *, wait: bool = True, within: float = 5.0) -> None:
         """Close the gateway socket with a resumable code; by default wait for the RESUME."""
@@ -690,7 +752,11 @@ class FakeDiscord:
 
     async def message_create(self, channel_id: str, author_id: str, content: str) -> str:
         msg = gw.message(
-            self._ids(), channel_id, self.guild_id, self.users[author_id], content=content
+            self._ids(),
+            channel_id,
+            self.guild_of(channel_id),
+            self.users[author_id],
+            content=content,
         )
         self._messages.setdefault(channel_id, []).append(msg)
         await self.dispatch("MESSAGE_CREATE", self._visible(msg))
@@ -706,7 +772,7 @@ class FakeDiscord:
         self._messages[channel_id] = [m for m in msgs if m["id"] != message_id]
         await self.dispatch(
             "MESSAGE_DELETE",
-            {"id": message_id, "channel_id": channel_id, "guild_id": self.guild_id},
+            {"id": message_id, "channel_id": channel_id, "guild_id": self.guild_of(channel_id)},
         )
 
     async def reaction_add(
@@ -729,121 +795,17 @@ class FakeDiscord:
             "user_id": user_id,
             "channel_id": channel_id,
             "message_id": message_id,
-            "guild_id": self.guild_id,
+            "guild_id": self.guild_of(channel_id),
             "emoji": {"id": None, "name": emoji},
             "burst": False,
             "type": 0,
         }
 
-    async def member_join(self, name: str) -> str:
-        user_id = self.add_member(name)
-        await self.dispatch("GUILD_MEMBER_ADD", {**self.member(user_id), "guild_id": self.guild_id})
+    async def member_join(self, name: str, *, guild_id: str | None = None) -> str:
+        guild_id = guild_id or self.guild_id
+        user_id = self.add_member(name, guild_id=guild_id)
+        await self.dispatch("GUILD_MEMBER_ADD", {**self.member(user_id), "guild_id": guild_id})
         return user_id
-
-    async def interaction(
-        self, kind: int, data: JSON, *, user_id: str, channel_id: str, message: JSON | None = None
-    ) -> JSON:
-        """Dispatch INTERACTION_CREATE; returns the payload (its `id` and `token` included)."""
-        inter_id = self._ids()
-        payload: JSON = {
-            "id": inter_id,
-            "application_id": self.application_id,
-            "type": kind,
-            "data": data,
-            "guild_id": self.guild_id,
-            "channel_id": channel_id,
-            "channel": {k: v for k, v in self._channel(channel_id).items()},
-            "member": {**self.member(user_id), "permissions": gw.ALL_PERMISSIONS},
-            "token": f"itoken-{inter_id}",
-            "version": 1,
-            "app_permissions": gw.ALL_PERMISSIONS,
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
-            "context": 0,
-            "attachment_size_limit": 10 * 1024 * 1024,
-        }
-        if message is not None:
-            payload["message"] = message
-        self.interactions[payload["token"]] = payload
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return payload
-
-    def _command_data(self, sub: str, options: dict[str, Any], name: str, focused: str) -> JSON:
-        """CHAT_INPUT data for `/<name> <sub> …`; USER options (`gw.UserId`) arrive as ids
-        with the members and users in `resolved`, as Discord sends them."""
-        known = [c for c in self.commands if c.get("name") == name]
-        sub_option = {
-            "name": sub,
-            "type": gw.SUB_COMMAND,
-            "options": gw.command_options(options, focused=focused),
-        }
-        data: JSON = {
-            "id": known[0]["id"] if known else self._ids(),
-            "name": name,
-            "type": 1,
-            "guild_id": self.guild_id,
-            "options": [sub_option],
-        }
-        ids = [str(v) for v in options.values() if isinstance(v, gw.UserId)]
-        if ids:
-            data["resolved"] = {
-                "users": {i: self.users[i] for i in ids},
-                "members": {
-                    i: {
-                        **{k: v for k, v in self.member(i).items() if k != "user"},
-                        "permissions": gw.ALL_PERMISSIONS,
-                    }
-                    for i in ids
-                },
-            }
-        return data
-
-    async def slash_command(
-        self,
-        sub: str,
-        options: dict[str, Any] | None = None,
-        *,
-        user_id: str,
-        channel_id: str,
-        name: str = "incident",
-    ) -> JSON:
-        """`/incident <sub> …` as Discord sends it: a CHAT_INPUT command with a subcommand."""
-        data = self._command_data(sub, options or {}, name, "")
-        return await self.interaction(
-            gw.APPLICATION_COMMAND, data, user_id=user_id, channel_id=channel_id
-        )
-
-    async def autocomplete(
-        self,
-        sub: str,
-        options: dict[str, Any],
-        *,
-        focused: str,
-        user_id: str,
-        channel_id: str,
-        name: str = "incident",
-    ) -> JSON:
-        """An APPLICATION_COMMAND_AUTOCOMPLETE interaction while `focused` is typed in
-        (answered with callback type 8 and `data.choices`)."""
-        data = self._command_data(sub, options, name, focused)
-        return await self.interaction(gw.AUTOCOMPLETE, data, user_id=user_id, channel_id=channel_id)
-
-    async def button_press(
-        self, custom_id: str, *, user_id: str, channel_id: str, message_id: str
-    ) -> JSON:
-        message = self._message(channel_id, message_id)
-        data = {"custom_id": custom_id, "component_type": 2}
-        return await self.interaction(
-            gw.MESSAGE_COMPONENT, data, user_id=user_id, channel_id=channel_id, message=message
-        )
-
-    async def modal_submit(
-        self, custom_id: str, values: dict[str, str], *, user_id: str, channel_id: str
-    ) -> JSON:
-        data = {"custom_id": custom_id, "components": gw.modal_components(values)}
-        return await self.interaction(gw.MODAL_SUBMIT, data, user_id=user_id, channel_id=channel_id)
 
 
 def _handler_name(method: str, template: str) -> str:

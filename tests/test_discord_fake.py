@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 import yarl
 
+from tests import discord_guilds as dg
 from tests.discord_fake import FakeDiscord
 
 
@@ -38,6 +41,7 @@ async def bot() -> AsyncIterator[Bot]:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
     )
     async with FakeDiscord() as fake:
+        fake.app_flags |= dg.GATEWAY_GUILD_MEMBERS_LIMITED  # the client asks for members
         discord.http.Route.BASE = fake.api_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
         intents = discord.Intents.default()
@@ -49,7 +53,7 @@ async def bot() -> AsyncIterator[Bot]:
             client.event(_recorder(b, name))
         fake.add_category("incidents")
         b.general, b.alice = fake.add_channel("general"), fake.add_member("alice")
-        task = asyncio.create_task(client.start("fake-token"))
+        task = asyncio.create_task(client.start(fake.token))
         try:
             await b.next("ready")
             yield b
@@ -197,14 +201,63 @@ async def test_without_message_content_intent_content_is_empty():
 
 
 async def test_unknown_endpoint_is_a_violation():
-    async with FakeDiscord() as fake:
-        import aiohttp
-
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"{fake.api_base}/guilds/1/bans") as resp,
-        ):
+    async with FakeDiscord() as fake, aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bot {fake.token}"}
+        async with http.get(f"{fake.api_base}/guilds/1/bans", headers=auth) as resp:
             assert resp.status == 404
             assert resp.headers["Content-Type"] == "application/json"
         assert any("unknown endpoint" in v for v in fake.violations)
         fake.violations.clear()
+
+
+async def test_rest_refuses_a_wrong_token():
+    async with FakeDiscord(token="right") as fake, aiohttp.ClientSession() as http:
+        for header in ("Bot wrong", "Bot right"):
+            async with http.get(
+                f"{fake.api_base}/users/@me", headers={"Authorization": header}
+            ) as resp:
+                statuses = (resp.status, await resp.json())
+            if header == "Bot wrong":
+                assert statuses == (401, {"message": "401: Unauthorized", "code": 0})
+            else:
+                assert statuses[0] == 200 and statuses[1]["id"] == fake.bot_user_id
+
+
+async def _identify(fake: FakeDiscord, token: str, intents: int) -> tuple[int | None, str]:
+    """IDENTIFY over a plain websocket: (close code, or None) and the first event's name."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(fake.gateway_url) as ws:
+        hello = await ws.receive_json()
+        assert hello["op"] == 10
+        identify = {"token": token, "intents": intents, "properties": {}}
+        await ws.send_json({"op": 2, "d": identify})
+        msg = await ws.receive(timeout=3)
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            return None, str(json.loads(msg.data)["t"])
+        return ws.close_code, ""
+
+
+async def test_identify_checks_the_token_and_privileged_intents():
+    content = int(discord.Intents(guilds=True, message_content=True).value)
+    plain = int(discord.Intents(guilds=True).value)
+    async with FakeDiscord(app_flags=0) as fake:
+        assert await _identify(fake, "wrong", plain) == (4004, "")
+        assert await _identify(fake, fake.token, content) == (4014, "")
+        assert await _identify(fake, fake.token, plain) == (None, "READY")
+        fake.app_flags = dg.GATEWAY_MESSAGE_CONTENT  # (1 << 18), or the LIMITED one (1 << 19)
+        assert await _identify(fake, fake.token, content) == (None, "READY")
+        assert [p["token"] for p in fake.identify_payloads] == ["wrong", *[fake.token] * 3]
+        flags = discord.ApplicationFlags._from_value(dg.GATEWAY_MESSAGE_CONTENT_LIMITED)
+        assert flags.gateway_message_content_limited  # the bits are discord.py's
+
+
+async def test_member_search_matches_a_name_prefix(bot: Bot):
+    fake, client = bot.fake, bot.client
+    fake.add_member("bob")
+    fake.add_member("alicia")
+    guild = client.get_guild(int(fake.guild_id))
+    assert guild is not None
+    found = await guild.query_members("AL", limit=10)
+    assert sorted(m.name for m in found) == ["alice", "alicia"]
+    assert [m.name for m in await guild.query_members("bo")] == ["bob"]
+    assert await guild.query_members("zed") == []
+    assert [r.get("query") for r in fake.member_requests] == ["AL", "bo", "zed"]

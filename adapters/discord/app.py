@@ -11,6 +11,9 @@ and interactions, call `Bot.handle`, and deliver the Outcome.
 - Buttons are matched by custom_id (`action_id:value`) in `on_interaction`, not by stored
   View objects, so buttons on old messages keep working after a restart with nothing to
   re-register.
+- Every interaction and gateway event is handled "in" its guild (`DiscordPort.acting_in`),
+  so an incident declared in a second configured guild gets its channel and announcement
+  there.
 """
 
 from __future__ import annotations
@@ -89,7 +92,10 @@ class DiscordBridge(discord.Client):
         self.tree = app_commands.CommandTree(self)
         guilds = settings.discord_guilds
         self.port = DiscordPort(
-            self, guild_id=guilds[0] if guilds else 0, category=settings.discord_category
+            self,
+            guild_id=guilds[0] if guilds else 0,
+            guild_ids=guilds,
+            category=settings.discord_category,
         )
         self.core: App | None = None
         self.connected = asyncio.Event()  # set at READY
@@ -156,21 +162,23 @@ class DiscordBridge(discord.Client):
             return None
         return ChannelRef(row.channel_id, row.channel_name or "")
 
-    async def handle(self, event: InboundEvent) -> Outcome:
-        if isinstance(event, ModalSubmitted) and event.metadata:
-            # A form opened from a copy outside the incident channel still acts in it.
-            channel = await self._incident_channel(event.metadata)
-            if channel is not None:
-                event = dataclasses.replace(event, channel=channel)
-        return await self.app.bot.handle(await self.named(event))
+    async def handle(self, event: InboundEvent, *, guild_id: int | None = None) -> Outcome:
+        """Hand an event to the core, acting in the guild it came from."""
+        with self.port.acting_in(guild_id):
+            if isinstance(event, ModalSubmitted) and event.metadata:
+                # A form opened from a copy outside the incident channel still acts in it.
+                channel = await self._incident_channel(event.metadata)
+                if channel is not None:
+                    event = dataclasses.replace(event, channel=channel)
+            return await self.app.bot.handle(await self.named(event))
 
-    async def background(self, event: InboundEvent | None) -> None:
+    async def background(self, event: InboundEvent | None, *, guild_id: int | None) -> None:
         """A gateway event: handle it; a reply (a refusal, say) goes to the person by DM,
         as on Slack; failures are logged (nobody to answer)."""
         if event is None:
             return
         try:
-            outcome = await self.handle(event)
+            outcome = await self.handle(event, guild_id=guild_id)
             if outcome.reply is not None and not outcome.duplicate and event.user.id:
                 await self.port.reply_privately(
                     channel_id=event.channel.id, user_id=event.user.id, message=outcome.reply
@@ -192,7 +200,7 @@ class DiscordBridge(discord.Client):
         follow-up takes the place of the "thinking…" placeholder), or an apology."""
         await ix.response.defer(ephemeral=True, thinking=True)
         try:
-            outcome = await self.handle(event)
+            outcome = await self.handle(event, guild_id=ix.guild_id)
             reply = outcome.reply
             if reply is None and outcome.modal:
                 reply = RichMessage(text=f"Use `/{self.settings.command_name} {outcome.modal}`.")
@@ -247,11 +255,12 @@ class DiscordBridge(discord.Client):
             "webhook_id": message.webhook_id,
             "message_reference": {"message_id": reference.message_id} if reference else {},
         }
-        await self.background(translate.message_create(data, bot_user_id=self.bot_user_id))
+        event = translate.message_create(data, bot_user_id=self.bot_user_id)
+        await self.background(event, guild_id=message.guild.id)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         event = translate.message_update(dict(payload.data), bot_user_id=self.bot_user_id)
-        await self.background(event)
+        await self.background(event, guild_id=payload.guild_id)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         cached = payload.cached_message
@@ -259,7 +268,8 @@ class DiscordBridge(discord.Client):
             return
         data = {"id": str(payload.message_id), "channel_id": str(payload.channel_id)}
         author = _author(cached.author) if cached is not None else None
-        await self.background(translate.message_delete(data, author=author))
+        event = translate.message_delete(data, author=author)
+        await self.background(event, guild_id=payload.guild_id)
 
     async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         data: dict[str, Any] = {
@@ -271,7 +281,7 @@ class DiscordBridge(discord.Client):
         if payload.member is not None:
             data["member"] = {"user": _author(payload.member), "nick": payload.member.nick}
         event = translate.reaction(data, added=added, bot_user_id=self.bot_user_id)
-        await self.background(event)
+        await self.background(event, guild_id=payload.guild_id)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, added=True)

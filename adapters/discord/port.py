@@ -1,9 +1,14 @@
 """The chat port over a discord.Client (REST through discord.py, which also keeps to
 Discord's rate limits: nothing here retries or sleeps on its own).
 
-- Channels are text channels in one guild, under the category named by
-  WARROOM_DISCORD_CATEGORY (created if missing). Discord allows duplicate channel names,
-  so `create_channel` checks the guild's channels and raises `ChannelNameTaken` itself.
+- Channels are text channels under the category named by WARROOM_DISCORD_CATEGORY
+  (created if missing). Discord allows duplicate channel names, so `create_channel`
+  checks the guild's channels and raises `ChannelNameTaken` itself.
+- Which guild: the one the command or event came from. The bridge sets `acting_in` while
+  it handles an interaction or gateway event from a configured guild (tasks started
+  meanwhile inherit it); `create_channel`, `find_channel` (the announcement channel) and
+  `resolve_user` use it, else the first configured guild. Calls about an existing
+  channel (invite, archive, is_member, permalink) use that channel's own guild.
 - Private channels hide from @everyone with a permission overwrite; the bot and invitees
   get their own overwrites. `invite` adds such an overwrite (harmless on public channels).
 - `archive` moves the channel into "<category>-archive" (created if missing) and takes
@@ -14,9 +19,11 @@ Discord's rate limits: nothing here retries or sleeps on its own).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import TypeVar
 
 import aiohttp
@@ -36,6 +43,8 @@ from bot.port import (
 T = TypeVar("T")
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
+# The guild of the interaction or gateway event being handled (set by `acting_in`).
+_GUILD: ContextVar[int | None] = ContextVar("warroom_discord_guild", default=None)
 _ALLOWED = discord.PermissionOverwrite(
     view_channel=True, send_messages=True, read_message_history=True, add_reactions=True
 )
@@ -60,16 +69,41 @@ class DiscordPort:
     platform = "discord"
     capabilities = ALL_CAPABILITIES
 
-    def __init__(self, client: discord.Client, *, guild_id: int, category: str) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        guild_id: int,
+        category: str,
+        guild_ids: Sequence[int] = (),
+    ) -> None:
         self.client = client
-        self.guild_id = guild_id
+        self.guild_id = guild_id  # the first configured guild: the fallback
+        self.guild_ids = frozenset(guild_ids or ([guild_id] if guild_id else []))
         self.category = category
+
+    # --- which guild -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def acting_in(self, guild_id: int | None) -> Iterator[None]:
+        """Work done inside (and tasks started inside) is about `guild_id`, when it is a
+        configured guild; otherwise the first configured guild is used."""
+        token = _GUILD.set(guild_id if guild_id in self.guild_ids else None)
+        try:
+            yield
+        finally:
+            _GUILD.reset(token)
+
+    @property
+    def current_guild_id(self) -> int:
+        return _GUILD.get() or self.guild_id
 
     # --- lookups ---------------------------------------------------------------------
 
     async def guild(self) -> discord.Guild:
-        cached = self.client.get_guild(self.guild_id)
-        return cached if cached is not None else await call(self.client.fetch_guild(self.guild_id))
+        guild_id = self.current_guild_id
+        cached = self.client.get_guild(guild_id)
+        return cached if cached is not None else await call(self.client.fetch_guild(guild_id))
 
     async def text_channel(self, channel_id: str) -> discord.TextChannel:
         if not channel_id.isdecimal():
@@ -229,6 +263,12 @@ class DiscordPort:
         return member is not None and channel.permissions_for(member).view_channel
 
     async def permalink(self, *, ref: MessageRef) -> str | None:
+        """The message's jump URL, in its channel's guild."""
         if not (ref.channel_id.isdecimal() and ref.id.isdecimal()):
             return None
-        return f"https://discord.com/channels/{self.guild_id}/{ref.channel_id}/{ref.id}"
+        channel = self.client.get_channel(int(ref.channel_id))
+        if channel is None:
+            channel = await call(self.client.fetch_channel(int(ref.channel_id)))
+        guild = getattr(channel, "guild", None)
+        guild_id = guild.id if isinstance(guild, discord.Guild) else self.current_guild_id
+        return f"https://discord.com/channels/{guild_id}/{ref.channel_id}/{ref.id}"

@@ -1,5 +1,6 @@
 """Connecting to Discord: point discord.py at the configured URLs, probe the token,
-connect the gateway (bounded by a timeout), run until SIGINT/SIGTERM."""
+connect the gateway (bounded by a timeout), run until SIGINT/SIGTERM (or until the
+`stop` event given to `run` is set)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dataclasses import dataclass, field
 import aiohttp
 import discord
 import yarl
+from aiohttp import web
 
 from adapters.discord.app import DiscordBridge, build_discord
+from adapters.web.server import start_http
 from bot.config import Settings
 
 log = logging.getLogger("warroom.discord")
@@ -64,14 +67,21 @@ class Probe:
     missing: dict[int, list[str]] = field(default_factory=dict)
 
 
+TOKEN_REFUSED = (
+    "Discord refused WARROOM_DISCORD_TOKEN; copy the bot token from the Developer "
+    "Portal (Bot page, Reset Token)"
+)
+INTENT_REFUSED = (
+    "Discord refused the Message Content intent; turn it on in the Developer "
+    "Portal (Bot page) or it is capped for unverified bots in 100+ servers"
+)
+
+
 async def _login(client: discord.Client, secret: str, url: str) -> None:
     try:
         await asyncio.wait_for(client.login(secret), CONNECT_TIMEOUT)
     except discord.LoginFailure:
-        raise DiscordNotConfigured(
-            "Discord refused WARROOM_DISCORD_TOKEN; copy the bot token from the Developer "
-            "Portal (Bot page, Reset Token)"
-        ) from None
+        raise DiscordNotConfigured(TOKEN_REFUSED) from None
     except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
         raise DiscordNotConfigured(
             f"Discord could not be reached at {url} ({type(exc).__name__}: {exc}); "
@@ -135,10 +145,10 @@ async def connect(bridge: DiscordBridge, secret: str) -> asyncio.Task[None]:
     if runner in done:
         exc = runner.exception()
         if isinstance(exc, discord.PrivilegedIntentsRequired):
-            raise DiscordNotConfigured(
-                "Discord refused the Message Content intent; turn it on in the Developer "
-                "Portal (Bot page) or it is capped for unverified bots in 100+ servers"
-            )
+            raise DiscordNotConfigured(INTENT_REFUSED)
+        refused = isinstance(exc, discord.ConnectionClosed) and exc.code == 4004
+        if refused or isinstance(exc, discord.LoginFailure):
+            raise DiscordNotConfigured(TOKEN_REFUSED)
         raise DiscordNotConfigured(f"could not connect to the Discord gateway {gateway}: {exc}")
     runner.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -149,8 +159,11 @@ async def connect(bridge: DiscordBridge, secret: str) -> asyncio.Task[None]:
     )
 
 
-async def run(settings: Settings) -> int:
-    """`warroom run` with Discord: connect, start the scheduler, run until stopped."""
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
+    """`warroom run` with Discord: connect, start the scheduler, run until stopped: by
+    SIGINT or SIGTERM, or, when a `stop` event is given (a test, an embedding program),
+    when it is set (no signal handlers are installed then). 0 on a clean stop, 1 if the
+    connection ended; `DiscordNotConfigured` if it could not start."""
     secret = token(settings)  # fail before touching the database
     point_at(settings)
     found = await probe(settings, permissions=False)
@@ -161,12 +174,17 @@ async def run(settings: Settings) -> int:
             "Content Intent' in the Developer Portal (Bot page) and restart."
         )
     bridge = await build_discord(settings, message_content=found.message_content)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
+    if stop is None:
+        stop = asyncio.Event()
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     runner: asyncio.Task[None] | None = None
+    http: web.AppRunner | None = None
     try:
+        # The alert hooks, /healthz and /metrics (warroom's one HTTP server).
+        http, _ = await start_http(bridge.app, settings)
         runner = await connect(bridge, secret)
         await bridge.app.start_scheduler()
         stopped = loop.create_task(stop.wait())
@@ -176,12 +194,14 @@ async def run(settings: Settings) -> int:
             log.error("the Discord connection ended: %s", runner.exception())
             return 1
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.remove_signal_handler(sig)
         await bridge.close()
         if runner is not None and not runner.done():
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
+        if http is not None:
+            await http.cleanup()
         await bridge.app.stop()
     return 0
