@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Integer, bindparam, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -26,14 +29,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide where transactions begin (see `_begin`).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The timeout first: switching a new file to WAL takes a lock that another process
+    # opening the same file at the same moment must wait for, not fail on.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
 READ_ONLY = "warroom_read_only"
+
+# PostgreSQL: a few connections per process (every handled event holds one for a single
+# short transaction), checked before use so that a server restart or a failover costs
+# one failed ping, not a failed command, and replaced before idle-connection timeouts
+# in proxies and load balancers drop them.
+POSTGRES_POOL: dict[str, Any] = {
+    "pool_size": 10,
+    "max_overflow": 10,
+    "pool_timeout": 30,
+    "pool_pre_ping": True,
+    "pool_recycle": 1800,
+}
 
 
 def _begin(conn: Any) -> None:
@@ -49,9 +66,48 @@ def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
 
 
+# Incident and task numbers are max + 1, so two transactions computing one at once
+# would pick the same number. SQLite never lets them: BEGIN IMMEDIATE serialises
+# writers. PostgreSQL (READ COMMITTED) does, so there the transaction first takes an
+# advisory lock, held until it commits or rolls back. The number is read after the lock
+# is granted, in a fresh snapshot, and so sees the number the previous holder
+# committed. A sequence would not do: a declare that is rolled back gives its number
+# back.
+INCIDENT_NUMBERS = 0x57524D01  # "WRM" 1: the first key of the incident-number lock
+TASK_NUMBERS = 0x57524D02  # "WRM" 2: task numbers, with the incident id as second key
+SCHEMA_UPGRADES = 0x57524D03  # "WRM" 3: schema upgrades (storage/migrate.py)
+
+
+async def serialise(conn: AsyncConnection, *, lock: int, on: int = 0) -> None:
+    """Wait for, then hold until the transaction ends, the advisory lock (lock, on).
+
+    PostgreSQL only (`pg_advisory_xact_lock`); a no-op on SQLite, where a write
+    transaction already holds the database's one write lock."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_lock_statement(), {"lock": lock, "on": on})
+
+
+@cache
+def _lock_statement() -> Any:
+    return select(
+        func.pg_advisory_xact_lock(
+            bindparam("lock", type_=Integer()), bindparam("on", type_=Integer())
+        )
+    )
+
+
+# Set while this task (or the task that spawned it) holds the in-process write queue.
+_writing: ContextVar[bool] = ContextVar("warroom_writing", default=False)
+
+
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite has one write lock per file. Writers of this process queue here, in
+        # order, instead of inside SQLite's busy handler, which polls with sleeps of up
+        # to 100 ms: under load that made the slowest writes wait ~50x the median.
+        # Other processes still wait on the file lock (busy_timeout).
+        self._write_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._readers = async_sessionmaker(
             engine,
@@ -63,14 +119,21 @@ class Database:
     @classmethod
     def connect(cls, url: str = DEFAULT_URL, **engine_args: Any) -> Database:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        backend = parsed.get_backend_name()
+        if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        if parsed.get_backend_name() == "sqlite":
+        if backend == "sqlite":
             # Reuse the most recently returned connection: each aiosqlite connection has
             # its own worker thread (and allocator arena), so rotating through the pool
             # spreads large reads across threads and keeps memory from being reused.
             engine_args.setdefault("pool_use_lifo", True)
-        engine = create_async_engine(url, **engine_args)
+        elif backend == "postgresql":
+            if parsed.drivername == "postgresql":  # plain postgresql:// means asyncpg here
+                parsed = parsed.set(drivername="postgresql+asyncpg")
+            if "poolclass" not in engine_args:
+                for key, value in POSTGRES_POOL.items():
+                    engine_args.setdefault(key, value)
+        engine = create_async_engine(parsed, **engine_args)
         if engine.dialect.name == "sqlite":
             if engine.dialect.driver == "aiosqlite" and "async_creator" not in engine_args:
                 # One worker-thread round trip per statement (see storage/sqlite_driver.py).
@@ -84,9 +147,21 @@ class Database:
         return self.engine.url.render_as_string(hide_password=False)
 
     @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        if self._write_queue is None or _writing.get():
+            yield  # PostgreSQL, or already queued by this task: no second wait
+            return
+        async with self._write_queue:
+            token = _writing.set(True)
+            try:
+                yield
+            finally:
+                _writing.reset(token)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits on success and rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
+        async with self._writer(), self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -95,7 +170,7 @@ class Database:
 
         For the hot paths that only append rows (notes, captured chat): the same commit
         and rollback rules as `transaction`, at a fraction of the per-event cost."""
-        async with self.engine.begin() as conn:
+        async with self._writer(), self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager

@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.database import Database
+from storage.database import READ_ONLY, SCHEMA_UPGRADES, Database, serialise
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,11 +34,12 @@ def head_revision() -> str:
 
 async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as conn:
+        await conn.execution_options(**{READ_ONLY: True})  # SQLite: no write lock to read
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
-async def upgrade(db: Database) -> str:
-    """Upgrade the schema to head. Returns the revision the database is now at."""
+async def upgrade(db: Database, revision: str = "head") -> str:
+    """Upgrade the schema to head (or to `revision`). Returns the revision it is now at."""
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     current = await current_revision(db)
     if current is not None and current not in known:
@@ -47,5 +48,11 @@ async def upgrade(db: Database) -> str:
             "upgrade warroom before starting it"
         )
     async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
-    return head_revision()
+        # Replicas starting together upgrade one at a time; the later ones then find the
+        # schema at head. (SQLite: BEGIN IMMEDIATE does the same. PostgreSQL runs the
+        # whole upgrade, DDL included, in this one transaction.)
+        await serialise(conn, lock=SCHEMA_UPGRADES)
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), revision))
+    now = await current_revision(db)
+    assert now is not None
+    return now

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import INCIDENT_NUMBERS, TASK_NUMBERS, serialise
 from storage.tables import (
     Incident,
     Participant,
@@ -98,6 +99,8 @@ def _timeline_insert_statement() -> Any:
 
 
 async def next_incident_number(session: AsyncSession) -> int:
+    # max + 1 is safe only one writer at a time: see `serialise`.
+    await serialise(await _conn(session), lock=INCIDENT_NUMBERS)
     current = (await session.exec(select(func.max(Incident.number)))).first()
     return int(current or 0) + 1
 
@@ -208,6 +211,7 @@ async def task_by_number(session: AsyncSession, *, incident_id: int, number: int
 
 
 async def next_task_number(session: AsyncSession, *, incident_id: int) -> int:
+    await serialise(await _conn(session), lock=TASK_NUMBERS, on=incident_id)
     stmt = select(func.max(Task.number)).where(Task.incident_id == incident_id)
     return int((await session.exec(stmt)).first() or 0) + 1
 

@@ -1,5 +1,6 @@
 """A declare whose channel cannot be created leaves nothing behind, and can be retried."""
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -12,6 +13,8 @@ from storage.tables import (
     RoleAssignment,
     TimelineEntry,
 )
+
+pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and PostgreSQL
 
 TABLES = (Incident, RoleAssignment, Participant, TimelineEntry, DueItem, ProcessedEvent)
 

@@ -14,6 +14,8 @@ from storage import repository as repo
 from storage.tables import Incident, TimelineEntry
 from tests.conftest import Console, make_settings
 
+pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and PostgreSQL
+
 BUTTONS = ["Take commander", "Take comms", "Post update", "Resolve"]
 
 

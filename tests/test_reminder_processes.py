@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.console.app import build_console
 from adapters.console.workspace import Channel, Workspace
 from bot import reminders
@@ -29,6 +31,8 @@ from tests.rhythm_support import (
     summaries_in,
     timeline,
 )
+
+pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and PostgreSQL
 
 
 async def declared(tmp_path: Path, clock: ManualClock) -> Console:

@@ -27,6 +27,8 @@ from tests.rhythm_support import (
     timeline,
 )
 
+pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and PostgreSQL
+
 DEFAULT = "--playbook default"
 
 

@@ -1,8 +1,10 @@
-"""SQLite locking: writers serialise up front; readers never wait for a writer."""
+"""Locking: writers serialise up front (SQLite) or row by row (PostgreSQL); readers never
+wait for a writer on either."""
 
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, insert
 from sqlmodel import select
 
@@ -10,19 +12,21 @@ from storage import migrate
 from storage.database import Database
 from storage.tables import ProcessedEvent
 
+pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and PostgreSQL
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def test_a_reader_in_another_engine_does_not_wait_for_an_open_write(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
-    writer, other = Database.connect(url), Database.connect(url)
+async def test_a_reader_in_another_engine_does_not_wait_for_an_open_write(db_url):
+    writer, other = Database.connect(db_url), Database.connect(db_url)
     await migrate.upgrade(writer)
     table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     try:
         async with writer.transaction() as tx:
             await tx.exec(insert(table).values(key="k1", at=NOW))
-            # The write transaction holds SQLite's write lock (BEGIN IMMEDIATE). A reader
-            # must still answer at once, seeing the last committed state.
+            # The write transaction holds SQLite's write lock (BEGIN IMMEDIATE), or the
+            # new row's lock on PostgreSQL. A reader must still answer at once, seeing
+            # the last committed state.
             async with other.reader() as r:
                 count = await asyncio.wait_for(
                     r.exec(select(func.count()).select_from(ProcessedEvent)), timeout=2
