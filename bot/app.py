@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from jinja2 import TemplateError
 
@@ -15,6 +16,7 @@ from bot.port import ChatPort
 from bot.render import Renderer, TemplateProblem
 from bot.scheduler import Scheduler
 from bot.service.base import Deps, Options
+from bot.service.recovery import Recovery, resume_declares
 from storage import migrate
 from storage.database import Database
 
@@ -34,11 +36,23 @@ class App:
         """Derive timer jobs from the database and keep them in step with every change.
 
         Only for a real clock: tests and the demo call `bot.run_due()` themselves."""
-        scheduler = Scheduler(db=self.db, fire=self.bot.run_due)
+        scheduler = Scheduler(db=self.db, fire=self.bot.run_due, recover=self._recover)
         self.bot.listeners.append(scheduler.sync)
         await scheduler.start()
         self.scheduler = scheduler
         return scheduler
+
+    async def recover(self) -> Recovery:
+        """Finish the declares that a crashed process left without a channel, once their
+        setup lease (WARROOM_SETUP_LEASE) has run out. The scheduler runs this at start
+        and on every sweep; on a manual clock call it yourself."""
+        return await resume_declares(
+            self.bot.deps, self.bot.runner, lease=self.settings.setup_lease_delta
+        )
+
+    async def _recover(self) -> tuple[list[int], datetime | None]:
+        done = await self.recover()
+        return done.resumed, done.next_check
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -79,7 +93,12 @@ async def build(
     playbooks, renderer = load_configuration(settings)
     database = db or Database.connect(settings.database_url)
     if upgrade:
-        await migrate.upgrade(database)
+        try:
+            await migrate.upgrade(database)
+        except BaseException:
+            if db is None:  # ours to close: don't leak the pool on a refused schema
+                await database.dispose()
+            raise
     deps = Deps(
         port=port,
         renderer=renderer,

@@ -5,6 +5,11 @@ Jobs are rebuilt from the table at start and re-synced after every change; a per
 sweep also picks up items that another process changed. A job only wakes `fire`, which
 re-reads the database and claims what is really due.
 
+`recover` (optional) finishes declares that a crashed process left without a channel
+(`bot/service/recovery.py`): it runs at start, before the jobs are derived, and on every
+sweep, and returns the incidents it changed and when to look again (a setup lease held by
+another process runs out then), for which a one-off `recover` job is placed.
+
 While `fire` runs, re-syncs are collected and done together when it returns (one query
 for all the incidents it touched, before `wake` returns): a pass that fires thousands of
 reminders would otherwise read the table once per incident and fall behind the clock.
@@ -28,6 +33,9 @@ from storage.tables import DueItem
 
 log = logging.getLogger("warroom.scheduler")
 SWEEP = "sweep"
+RECOVER = "recover"
+RECOVER_SLACK = timedelta(milliseconds=100)  # look again just after a lease runs out
+Recover = Callable[[], Awaitable[tuple[list[int], datetime | None]]]
 SYNC_CHUNK = 500  # incidents per query when re-syncing many at once
 
 
@@ -42,9 +50,12 @@ class Scheduler:
         db: Database,
         fire: Callable[[], Awaitable[Any]],
         sweep_every: timedelta = timedelta(seconds=30),
+        recover: Recover | None = None,
     ) -> None:
         self.db = db
         self._fire = fire
+        self._recover = recover
+        self._recovering = False
         self._sweep_every = sweep_every
         self._sched = AsyncIOScheduler(timezone=UTC)
         self._running = False
@@ -60,13 +71,42 @@ class Scheduler:
     async def start(self) -> None:
         self._sched.start()
         self._sched.add_job(
-            self.wake,
+            self.sweep,
             IntervalTrigger(seconds=self._sweep_every.total_seconds()),
             id=SWEEP,
             replace_existing=True,
             coalesce=True,
         )
+        await self.recover()
         await self.rebuild()
+
+    async def sweep(self) -> None:
+        await self.recover()
+        await self.wake()
+
+    async def recover(self) -> None:
+        """Finish interrupted declares (one pass at a time), then re-derive their jobs."""
+        if self._recover is None or self._recovering:
+            return
+        self._recovering = True
+        try:
+            changed, next_check = await self._recover()
+        except Exception:
+            log.exception("resuming interrupted declares failed; the sweep will retry")
+            return
+        finally:
+            self._recovering = False
+        for incident_id in changed:
+            await self.sync(incident_id)
+        if next_check is not None:
+            self._sched.add_job(
+                self.recover,
+                DateTrigger(run_date=next_check + RECOVER_SLACK),
+                id=RECOVER,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
 
     def shutdown(self) -> None:
         if self._sched.running:

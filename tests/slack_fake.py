@@ -20,8 +20,8 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,7 +37,7 @@ from tests.slack_workspace import (
     shown_fields,
 )
 
-__all__ = ["DEFAULT_SCOPES", "Call", "FakeSlack", "SlackError", "signed_request"]
+__all__ = ["DEFAULT_SCOPES", "Call", "FakeSlack", "Hang", "SlackError", "signed_request"]
 
 ENVELOPE_TYPES = ("slash_commands", "events_api", "interactive")
 
@@ -48,6 +48,19 @@ class Upload:
     filename: str
     length: int
     data: bytes | None = None
+
+
+@dataclass
+class Hang:
+    """A request that gets no answer until `FakeSlack.release` (or the fake stops): the
+    server stays silent *before* doing anything, or *after* doing it (`after`), as a
+    Slack whose answer never arrives would."""
+
+    method: str
+    after: bool
+    match: Callable[[dict[str, Any]], bool] | None
+    seen: asyncio.Event = field(default_factory=asyncio.Event)
+    call: Call | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,8 @@ class FakeSlack(SlackWorkspace):
         self.acks: list[JSON] = []
         self._uploads: dict[str, Upload] = {}
         self._faults: dict[str, deque[tuple[str, Any]]] = {}
+        self._hangs: list[Hang] = []
+        self._released = asyncio.Event()
         self._triggers: dict[str, bool] = {}  # issued trigger_id -> used
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
@@ -121,6 +136,7 @@ class FakeSlack(SlackWorkspace):
         self._port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self.release()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -174,6 +190,38 @@ class FakeSlack(SlackWorkspace):
         """Answer the next calls with a transient server error (no JSON body)."""
         self._queue_fault(method, times, ("status", status))
 
+    def hang(
+        self,
+        method: str,
+        *,
+        after: bool = False,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Hang:
+        """Leave the next call of `method` (whose arguments `match`, if given) unanswered:
+        before handling it, or `after` handling it (the channel is made, the message is
+        posted, but the caller never hears so). `await hang.seen.wait()` to know it came."""
+        if method not in METHODS:
+            raise ValueError(f"{method} is not in tests/slack_methods.METHODS")
+        hang = Hang(method, after, match)
+        self._hangs.append(hang)
+        return hang
+
+    def release(self) -> None:
+        """Let every hung request go on (a caller that is still there gets its answer)."""
+        self._released.set()
+
+    def _take_hang(self, method: str, args: dict[str, Any]) -> Hang | None:
+        for hang in self._hangs:
+            if hang.method == method and (hang.match is None or hang.match(args)):
+                self._hangs.remove(hang)
+                return hang
+        return None
+
+    async def _stall(self, hang: Hang, call: Call) -> None:
+        hang.call = call
+        hang.seen.set()
+        await self._released.wait()
+
     def _queue_fault(self, method: str, times: int, fault: tuple[str, Any]) -> None:
         if method not in METHODS:
             raise ValueError(f"{method} is not in tests/slack_methods.METHODS")
@@ -207,9 +255,13 @@ class FakeSlack(SlackWorkspace):
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         token = token or (str(args["token"]) if args.get("token") else None)
-        self.calls.append(Call(method, args, token, time.perf_counter()))
+        call = Call(method, args, token, time.perf_counter())
+        self.calls.append(call)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
+        hang = self._take_hang(method, args)
+        if hang is not None and not hang.after:
+            await self._stall(hang, call)
         self.violations.extend(check_call(method, args))
         headers = {"x-oauth-scopes": ",".join(self.scopes)} if token == self.bot_token else {}
         try:
@@ -239,6 +291,8 @@ class FakeSlack(SlackWorkspace):
         except Exception as exc:  # a bug in the fake: make it loud
             self.violations.append(f"{method}: FakeSlack crashed: {exc!r}")
             return web.json_response({"ok": False, "error": "fatal_error"}, status=500)
+        if hang is not None and hang.after:
+            await self._stall(hang, call)
         return web.json_response(result, headers=headers)
 
     def _authorize(self, method: str, token: str | None) -> None:

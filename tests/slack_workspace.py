@@ -206,6 +206,10 @@ class SlackWorkspace:
     def channel_id(self, name: str) -> str | None:
         return next((c.id for c in self._channels.values() if c.name == name), None)
 
+    def channel_names(self) -> list[str]:
+        """Every channel's name (not direct messages), in creation order."""
+        return [c.name for c in self._channels.values() if not c.is_im]
+
     def channel_info(self, channel_id: str) -> JSON:
         return self._get(channel_id).info(num_members=True)
 

@@ -9,7 +9,9 @@ at all, the incident is removed again so that nothing is half-written.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
@@ -18,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import reminders
 from bot.commands import SPECS, Declare
-from bot.domain.naming import channel_name, with_suffix
+from bot.domain.naming import channel_name
 from bot.domain.severity import Severity
 from bot.domain.timeline import EventKind
 from bot.errors import UserError
@@ -26,17 +28,19 @@ from bot.markup import clean_user_text
 from bot.playbook import COMMANDER, COMMS, Playbook
 from bot.port import (
     Capability,
-    ChannelNameTaken,
     ChannelRef,
     ChatError,
+    MessageRef,
     RichMessage,
     UserRef,
 )
-from bot.service import surfaces
+from bot.service import opening, surfaces
 from bot.service.base import Actor, Deps, Effect, Result, load_view, resolve_user
+from bot.service.opening import MAX_NAME_ATTEMPTS as MAX_NAME_ATTEMPTS
 from bot.views import IncidentView, incident_ref
 from storage import repository as repo
 from storage.tables import (
+    AlertRecord,
     DueItem,
     Incident,
     Participant,
@@ -49,7 +53,6 @@ if TYPE_CHECKING:
     from bot.effects import EffectRunner
 
 log = logging.getLogger("warroom.declare")
-MAX_NAME_ATTEMPTS = 20
 MAX_TITLE = 200
 
 
@@ -89,10 +92,30 @@ async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
     else:
         severity = explicit or deps.severities.default()
 
+    roles, responders = await people(
+        deps, playbook, actor, commander=command.commander, comms=command.comms
+    )
+    return Plan(
+        playbook=playbook, severity=severity, title=title, roles=roles, responders=responders
+    )
+
+
+async def people(
+    deps: Deps, playbook: Playbook, actor: Actor, *, commander: str | None, comms: str | None
+) -> tuple[dict[str, UserRef], list[UserRef]]:
+    """Roles (given → the playbook's default → the declarer) and the playbook's responders.
+
+    A system actor (an alert) takes no role: what nobody was given stays unassigned."""
     roles: dict[str, UserRef] = {}
-    for key, ref in ((COMMANDER, command.commander), (COMMS, command.comms)):
-        if ref:
+    for key, ref in ((COMMANDER, commander), (COMMS, comms)):
+        if ref and not actor.system:
             roles[key] = await resolve_user(deps, ref)
+        elif ref:  # an alert rule's assignee: a typo must not lose the incident
+            found = await deps.port.resolve_user(ref=ref)
+            if found is not None:
+                roles[key] = found
+            else:
+                log.warning("alert rule: %s %r is not a known user", key, ref)
     for key, spec in playbook.roles.items():
         if key not in roles and spec.default_assignee:
             user = await deps.port.resolve_user(ref=spec.default_assignee)
@@ -105,16 +128,15 @@ async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
                     key,
                     spec.default_assignee,
                 )
-    roles.setdefault(COMMANDER, actor.user)
-    roles.setdefault(COMMS, actor.user)
+    if not actor.system:
+        roles.setdefault(COMMANDER, actor.user)
+        roles.setdefault(COMMS, actor.user)
     responders = []
     for ref in playbook.responders:
         user = await deps.port.resolve_user(ref=ref)
         if user is not None:
             responders.append(user)
-    return Plan(
-        playbook=playbook, severity=severity, title=title, roles=roles, responders=responders
-    )
+    return roles, responders
 
 
 async def record(tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, p: Plan) -> Incident:
@@ -178,25 +200,13 @@ async def record(tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, p
             text=f"{p.playbook.role_label(role)}: {user.label}",
             data={"role": role, "user_id": user.id, "user_name": user.name},
         )
-    for user in {u.id: u for u in [actor.user, *p.roles.values()]}.values():
+    declarer = [] if actor.system else [actor.user]
+    for user in {u.id: u for u in [*declarer, *p.roles.values()]}.values():
         await repo.add_participant(
             tx, incident_id=incident.id, user_id=user.id, user_name=user.name, at=actor.at
         )
     await reminders.arm(tx, incident, p.playbook, at=actor.at)
     return incident
-
-
-async def _create_channel(deps: Deps, base: str, private: bool) -> ChannelRef:
-    private = private and Capability.PRIVATE_CHANNELS in deps.port.capabilities
-    for attempt in range(MAX_NAME_ATTEMPTS):
-        name = base if attempt == 0 else with_suffix(base, attempt)
-        try:
-            return await deps.port.create_channel(name=name, private=private)
-        except ChannelNameTaken:
-            continue
-    raise ChatError(
-        f"every channel name from {base} to {with_suffix(base, MAX_NAME_ATTEMPTS - 1)} is taken"
-    )
 
 
 async def _forget(deps: Deps, incident_id: int, key: str) -> None:
@@ -206,6 +216,7 @@ async def _forget(deps: Deps, incident_id: int, key: str) -> None:
         await tx.exec(delete(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id))
         await tx.exec(delete(Participant).where(col(Participant.incident_id) == incident_id))
         await tx.exec(delete(DueItem).where(col(DueItem.incident_id) == incident_id))
+        await tx.exec(delete(AlertRecord).where(col(AlertRecord.incident_id) == incident_id))
         await tx.exec(delete(Incident).where(col(Incident.id) == incident_id))
         await tx.exec(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
 
@@ -218,13 +229,14 @@ async def declare(
     incident_id, number = incident.id, incident.number
 
     async def then(runner: EffectRunner) -> RichMessage:
-        channel = await _open_channel(
-            deps, incident_id=incident_id, number=number, event_key=event_key, p=p
-        )
-        # Card (then its pin), invitations, topic and announcement don't depend on each
-        # other: they go out together, so declare costs ~3 sequential round trips.
-        await runner.run_together(
-            _spread_word(deps, incident_id, channel, p, actor), incident_id=incident_id
+        await open_and_spread(
+            deps,
+            runner,
+            incident_id=incident_id,
+            number=number,
+            event_key=event_key,
+            p=p,
+            actor=actor,
         )
         async with deps.db.reader() as rtx:
             row = await repo.incident_by_id(rtx, incident_id=incident_id)
@@ -237,18 +249,55 @@ async def declare(
     return Result(reschedule=True, incident_id=incident_id, incident_number=number, then=then)
 
 
-async def _open_channel(
-    deps: Deps, *, incident_id: int, number: int, event_key: str, p: Plan
-) -> ChannelRef:
-    base = channel_name(
+async def open_and_spread(
+    deps: Deps,
+    runner: EffectRunner,
+    *,
+    incident_id: int,
+    number: int,
+    event_key: str,
+    p: Plan,
+    actor: Actor,
+) -> None:
+    """After commit: create the channel (or roll the declare back), then spread the word."""
+    opened = await _open_channel(
+        deps, incident_id=incident_id, number=number, event_key=event_key, p=p
+    )
+    if opened is None:
+        return
+    channel, held = opened
+    # Card (then its pin), invitations, topic and announcement don't depend on each
+    # other: they go out together, so declare costs ~3 sequential round trips.
+    await runner.run_together(
+        _spread_word(deps, incident_id, channel, p, actor), incident_id=incident_id
+    )
+    await opening.finish(deps, incident_id, held=held)
+
+
+def base_name(p: Plan, number: int) -> str:
+    return channel_name(
         p.playbook.channel.name_template, number=number, title=p.title, severity=p.severity.name
     )
+
+
+async def _open_channel(
+    deps: Deps, *, incident_id: int, number: int, event_key: str, p: Plan
+) -> tuple[ChannelRef, datetime] | None:
+    """The channel, recorded, and the setup lease held; None if another process took the
+    job over (a very slow platform: see `bot/service/opening.py`), which finishes it."""
+    base = base_name(p, number)
     async with deps.db.reader() as tx:
         incident = await repo.incident_by_id(tx, incident_id=incident_id)
         assert incident is not None
         private = incident.private
     try:
-        channel = await _create_channel(deps, base, private)
+        channel, held = await opening.create(
+            deps, incident_id, base=base, private=private, held=None
+        )
+        await opening.record(deps, incident_id, channel, held=held)
+    except opening.LeaseLost:
+        log.warning("%s: another process took over opening the channel", incident_ref(number))
+        return None
     except Exception as exc:
         log.exception("%s: channel creation failed; rolling the declare back", incident_ref(number))
         await _forget(deps, incident_id, event_key)
@@ -256,27 +305,25 @@ async def _open_channel(
             f"Could not create the incident channel `{base}` on {deps.port.platform}: {exc}. "
             "Nothing was recorded; try again."
         ) from exc
-    async with deps.db.transaction() as tx:
-        row = await repo.incident_by_id(tx, incident_id=incident_id)
-        assert row is not None
-        row.channel_id, row.channel_name = channel.id, channel.name
-        repo.add_timeline(
-            tx,
-            incident_id=incident_id,
-            at=deps.clock.now(),
-            kind=EventKind.CHANNEL_CREATED,
-            text=f"#{channel.name}",
-            data={"channel_id": channel.id, "name": channel.name},
-        )
-    return channel
+    return channel, held
 
 
 def _spread_word(
-    deps: Deps, incident_id: int, channel: ChannelRef, p: Plan, actor: Actor
+    deps: Deps,
+    incident_id: int,
+    channel: ChannelRef,
+    p: Plan,
+    actor: Actor,
+    done: Collection[str] = (),
 ) -> list[Effect]:
-    """Card (posted, then pinned), invitations, topic and announcement: each its own effect."""
+    """Card (posted, then pinned), invitations, topic and announcement: each its own effect.
+
+    `done`: timeline kinds already recorded (a resumed declare): a posted card is only
+    pinned again (pinning is idempotent), invitations and the announcement are not
+    repeated. The topic is always set: setting it twice is harmless."""
     port = deps.port
-    people = {u.id: u for u in [actor.user, *p.roles.values(), *p.responders]}
+    declarer = [] if actor.system else [actor.user]
+    people = {u.id: u for u in [*declarer, *p.roles.values(), *p.responders]}
     invitees = sorted(people)
     names = [people[i].label for i in invitees]
 
@@ -285,6 +332,11 @@ def _spread_word(
             row = await repo.incident_by_id(tx, incident_id=incident_id)
             assert row is not None
             return row, await load_view(tx, deps, row)
+
+    async def pin_card() -> None:
+        row, _ = await view()
+        if row.card_message_id and Capability.PIN in port.capabilities:
+            await port.pin(ref=MessageRef(channel_id=channel.id, id=row.card_message_id))
 
     async def post_card() -> None:
         _, v = await view()
@@ -323,7 +375,7 @@ def _spread_word(
     async def announce() -> None:
         row, v = await view()
         name = p.playbook.announce_channel or deps.options.announce_channel
-        if row.private or row.drill or not name:
+        if row.private or row.drill or row.announce_message_id or not name:
             return
         target = await port.find_channel(name=name)
         if target is None:
@@ -342,10 +394,14 @@ def _spread_word(
                 data={"channel_id": ref.channel_id, "message_id": ref.id},
             )
 
-    effects = [Effect("post and pin the incident card", post_card)]
-    if Capability.INVITE in port.capabilities and invitees:
+    if EventKind.CARD_POSTED in done:
+        effects = [Effect("pin the incident card", pin_card)]
+    else:
+        effects = [Effect("post and pin the incident card", post_card)]
+    if Capability.INVITE in port.capabilities and invitees and EventKind.INVITED not in done:
         effects.append(Effect("invite the responders", invite))
     if Capability.TOPIC in port.capabilities:
         effects.append(Effect("set the channel topic", set_topic))
-    effects.append(Effect("announce the incident", announce))
+    if EventKind.ANNOUNCED not in done:
+        effects.append(Effect("announce the incident", announce))
     return effects
