@@ -1,5 +1,8 @@
 """`python -m bench NAME [key=value ...]`: run one benchmark, print one JSON line.
 
+`python -m bench all` runs every benchmark, each in its own process, prints their lines
+and writes `bench/RESULTS.md` (see `bench/report.py`).
+
 Only the result line goes to stdout; logs and anything else printed go to stderr.
 Exit status: 0 targets met, 1 targets missed or the benchmark failed, 2 usage error.
 """
@@ -33,9 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     names = registry.available()
     if not args or args[0] in ("-h", "--help"):
-        print(f"{USAGE}\navailable: {', '.join(names)}", file=sys.stderr)
+        print(f"{USAGE}\navailable: all, {', '.join(names)}", file=sys.stderr)
         return 2 if not args else 0
     name = args[0]
+    if name == "all":
+        from bench import report
+
+        results = report.run_all(names)
+        return 0 if all(r.get("ok") is True for r in results) else 1
     try:
         runner = registry.load(name)
         opts = registry.Options.parse(args[1:])

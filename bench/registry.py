@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-HARNESS = frozenset({"registry", "measure"})
+HARNESS = frozenset({"registry", "measure", "report"})
 ENV_PREFIX = "BENCH_"
 
 Figures = dict[str, Any]
