@@ -14,79 +14,56 @@ The body follows Alertmanager's, with Grafana's additions::
 
 from __future__ import annotations
 
-import logging
-
-from bot.alerts import fields
+from bot.alerts import fields, prometheus
 from bot.alerts.model import Alert, AlertPayloadError
 
-log = logging.getLogger("warroom.alerts")
 VERSION = "1"
 
 
 def parse(body: object) -> list[Alert]:
     """The alerts of one Grafana webhook delivery, in the order they came."""
-    root = fields.as_object(body, "body")
-    fields.exact(root, "version", "", VERSION)
-    group = fields.group_key(fields.string(root, "groupKey", "", required=True))
-    fields.status(root, "status", "")
-    fields.integer(root, "orgId", "")
-    truncated = fields.integer(root, "truncatedAlerts", "")
-    if truncated:
-        log.warning(
-            "Grafana left %s alerts out of a delivery (its max_alerts); they are not recorded",
-            truncated,
-        )
-    for name in ("receiver", "externalURL", "state", "message"):
-        fields.string(root, name, "")
-    for name in ("groupLabels", "commonLabels"):
-        fields.string_map(root, name, "", limit=fields.MAX_LABEL_VALUE)
-    fields.string_map(root, "commonAnnotations", "", limit=None)
-    body_title = fields.string(root, "title", "")
-    alerts = fields.alert_list(root.get("alerts"), "alerts")
+    group = prometheus.envelope(body, source="Grafana", version=VERSION)
+    fields.integer(group.root, "orgId", "")
+    for name in ("externalURL", "state", "message"):
+        fields.string(group.root, name, "")
+    body_title = fields.string(group.root, "title", "")
     return [
-        _alert(item, f"alerts[{index}]", group=group, body_title=body_title)
-        for index, item in enumerate(alerts)
+        _alert(item, f"alerts[{index}]", group=group.group, body_title=body_title)
+        for index, item in enumerate(group.items)
     ]
 
 
 def _alert(item: object, path: str, *, group: str, body_title: str) -> Alert:
-    raw = fields.as_object(item, path)
-    status = fields.status(raw, "status", path)
-    labels = fields.string_map(raw, "labels", path, limit=fields.MAX_LABEL_VALUE)
-    annotations = fields.string_map(raw, "annotations", path, limit=None)
-    starts_at = fields.time(raw, "startsAt", path, required=True)
-    ends_at = fields.time(raw, "endsAt", path)
-    _check_values(raw, path)
+    c = prometheus.common(item, path)
+    _check_values(c.raw, path)
     urls = {
-        name: fields.string(raw, name, path)
+        name: fields.string(c.raw, name, path)
         for name in ("generatorURL", "dashboardURL", "panelURL", "silenceURL")
     }
-    key = fields.fingerprint(raw, path, labels)
-    summary = annotations.get("description") or annotations.get("summary", "")
     return Alert(
         source="grafana",
-        key=key,
-        status=status,
+        key=c.key,
+        status=c.status,
         title=fields.title(
-            annotations.get("summary", ""),
-            labels.get("alertname", ""),
+            c.annotations.get("summary", ""),
+            c.labels.get("alertname", ""),
             body_title,
             fallback="Grafana alert",
         ),
         group=group,
-        severity=labels.get("severity", ""),
-        summary=fields.trim(summary.strip(), fields.MAX_TEXT),
-        labels=labels,
-        annotations=annotations,
+        severity=c.labels.get("severity", ""),
+        summary=c.summary,
+        labels=c.labels,
+        annotations=c.annotations,
         links=fields.links(
             ("Source", urls["generatorURL"]),
             ("Dashboard", urls["dashboardURL"]),
             ("Panel", urls["panelURL"]),
             ("Silence", urls["silenceURL"]),
-            ("Runbook", annotations.get("runbook_url", "")),
+            ("Runbook", c.annotations.get("runbook_url", "")),
         ),
-        starts_at=starts_at,
-        ends_at=ends_at,
+        starts_at=c.starts_at,
+        ends_at=c.ends_at,
     )
 
 
