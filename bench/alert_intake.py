@@ -5,19 +5,21 @@ the real scheduler, and the real aiohttp server (`adapters.web.server.serving`) 
 127.0.0.1 port 0 with a bearer token configured (`WARROOM_HOOK_TOKEN`). A real aiohttp
 client posts Alertmanager webhooks (payload version "4") to POST /hooks/alertmanager,
 sending the token, from `concurrency` concurrent senders (default 8) that take the next
-request of one shared sequence as soon as their previous one is answered.
+request of one shared sequence as soon as their previous one is answered. The senders run
+in a child process of their own (`bench/_alert_client.py`).
 
-Traffic (seeded, so every run sends the same sequence): each request is one delivery of
-`alerts_per_request` alerts (default 1). An alert carries a NEW fingerprint with
-probability 0.2, else it repeats a fingerprint sent earlier in the sequence (uniformly;
-its first delivery may still be in flight). Each fingerprint belongs to one of `groups`
-notification groups (default 20), picked uniformly when it is new: its labels hold
-`alertname=Alert-<g>` and `severity=warning`, the delivery's groupKey is
-`{}:{alertname="Alert-<g>"}`. So each group ought to get exactly ONE incident, declared by
-its first alert and joined by its later new fingerprints; repeats only count. With more
-than one alert per request, the first alert is drawn as above and sets the delivery's
-group; the others are drawn within that group (as Alertmanager delivers one group at a time).
-The first `warmup` alerts (default 300) are sent before the clock starts.
+Traffic (`bench/_alert_traffic.py`; seeded, so every run sends the same sequence): each
+request is one delivery of `alerts_per_request` alerts (default 1). An alert carries a
+NEW fingerprint with probability 0.2, else it repeats a fingerprint sent earlier in the
+sequence (uniformly; its first delivery may still be in flight). Each fingerprint
+belongs to one of `groups` notification groups (default 20), picked uniformly when it is
+new: its labels hold `alertname=Alert-<g>` and `severity=warning`, the delivery's
+groupKey is `{}:{alertname="Alert-<g>"}`. So each group ought to get exactly ONE
+incident, declared by its first alert and joined by its later new fingerprints; repeats
+only count. With more than one alert per request, the first alert is drawn as above and
+sets the delivery's group; the others are drawn within that group (as Alertmanager
+delivers one group at a time). The first `warmup` alerts (default 300) are sent before
+the clock starts.
 
 Figures: `alerts_per_s` (timed alerts over the timed wall time), `p50_ms`/`p99_ms` per
 request, the report counts summed from the responses' JSON (`declared`, `attached`,
@@ -42,28 +44,23 @@ Options (key=value or BENCH_<KEY>): alerts (5000), warmup (300), concurrency (8)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import cProfile
-import dataclasses
-import json
 import logging
 import random
-import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import select
 
 from adapters.console.app import build_console
 from adapters.web.server import serving
+from bench._alert_client import Senders
+from bench._alert_traffic import Traffic, traffic
 from bench.measure import meets, rate
 from bench.registry import BadOption, Options
 from bot.app import App
@@ -77,237 +74,6 @@ REPO = Path(__file__).resolve().parent.parent
 TARGET = {"alerts_per_s": ">= 500", "duplicates": "<= 0"}
 TOKEN = "bench-hook-token-0123456789abcdef"
 PATH = "/hooks/alertmanager"
-NEW_SHARE = 0.2
-STARTS_AT = "2024-05-14T09:51:03.157076829Z"
-ZERO_TIME = "0001-01-01T00:00:00Z"
-EXTERNAL_URL = "http://alertmanager.example.com:9093"
-LINE_LIMIT = 64 * 1024 * 1024  # a job or results line: every body, or every latency
-REPORTED = ("declared", "attached", "deduplicated", "ignored", "failed")
-
-Json = dict[str, Any]
-
-
-# -- traffic ---------------------------------------------------------------------------
-
-
-def _alert(fingerprint: int, group: str) -> Json:
-    """One `alerts[]` entry of an Alertmanager v4 webhook, every documented member set."""
-    instance = f"node-{fingerprint}:9100"
-    return {
-        "status": "firing",
-        "labels": {
-            "alertname": f"Alert-{group}",
-            "instance": instance,
-            "job": "node",
-            "severity": "warning",
-        },
-        "annotations": {
-            "summary": f"Alert-{group} firing on {instance}",
-            "description": f"{instance} has been over its threshold for 5 minutes.",
-            "runbook_url": f"https://runbooks.example.com/alert-{group}",
-        },
-        "startsAt": STARTS_AT,
-        "endsAt": ZERO_TIME,
-        "generatorURL": f"http://prometheus.example.com:9090/graph?g0.expr=alert_{group}&g0.tab=1",
-        "fingerprint": f"{fingerprint:016x}",
-    }
-
-
-def _payload(group: str, alerts: list[Json]) -> Json:
-    """A whole Alertmanager v4 delivery of one notification group."""
-    labels = {"alertname": f"Alert-{group}", "job": "node", "severity": "warning"}
-    return {
-        "version": "4",
-        "groupKey": f'{{}}:{{alertname="Alert-{group}"}}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "warroom",
-        "groupLabels": {"alertname": f"Alert-{group}"},
-        "commonLabels": labels if len(alerts) > 1 else alerts[0]["labels"],
-        "commonAnnotations": {} if len(alerts) > 1 else alerts[0]["annotations"],
-        "externalURL": EXTERNAL_URL,
-        "alerts": alerts,
-    }
-
-
-@dataclass
-class Traffic:
-    """The request bodies, in sending order, and what they should leave behind."""
-
-    bodies: list[bytes] = field(default_factory=list)
-    alerts: list[int] = field(default_factory=list)  # per request
-    groups: set[str] = field(default_factory=set)
-    fingerprints: int = 0
-
-    def count(self, start: int, stop: int) -> int:
-        return sum(self.alerts[start:stop])
-
-
-def traffic(
-    total: int, *, per_request: int, groups: int | None, rng: random.Random, prefix: str
-) -> Traffic:
-    """`total` alerts in requests of `per_request`. `groups=None`: each new fingerprint is
-    its own group (the worst case)."""
-    out = Traffic()
-    group_of: list[str] = []  # by fingerprint
-    members: dict[str, list[int]] = {}
-
-    def new(group: str | None) -> int:
-        if group is None:
-            group = f"{prefix}{len(group_of) if groups is None else rng.randrange(groups)}"
-        fp = len(group_of)
-        group_of.append(group)
-        members.setdefault(group, []).append(fp)
-        return fp
-
-    sent = 0
-    while sent < total:
-        size = min(per_request, total - sent)
-        fresh = not group_of or rng.random() < NEW_SHARE
-        first = new(None) if fresh else rng.randrange(len(group_of))
-        group = group_of[first]
-        chosen = [first]
-        for _ in range(size - 1):
-            pool = [fp for fp in members[group] if fp not in chosen]
-            if not pool or rng.random() < NEW_SHARE:
-                chosen.append(new(group))
-            else:
-                chosen.append(rng.choice(pool))
-        body = _payload(group, [_alert(fp, group) for fp in chosen])
-        out.bodies.append(json.dumps(body).encode())
-        out.alerts.append(size)
-        out.groups.add(group)
-        sent += size
-    out.fingerprints = len(group_of)
-    return out
-
-
-# -- sending ---------------------------------------------------------------------------
-#
-# The senders run in a child process (`python -m bench.alert_intake client`) with their
-# own event loop, as Alertmanager would: in this process they would share warroom's one
-# event loop and so take turns with the server they measure. The child reads one job per
-# line on stdin and answers each with one line on stdout; its session, and so its
-# keep-alive connections, lasts for all the jobs.
-
-
-@dataclass
-class Results:
-    latencies: list[float] = field(default_factory=list)
-    reported: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REPORTED, 0))
-    seconds: float = 0.0
-    error: str | None = None
-
-
-async def send(
-    http: aiohttp.ClientSession,
-    url: str,
-    bodies: list[bytes],
-    *,
-    concurrency: int,
-    token: str | None,
-    expect: int,
-) -> Results:
-    """Post every body from `concurrency` senders sharing one queue, in order."""
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    results = Results()
-    queue: Iterator[bytes] = iter(bodies)
-
-    async def sender() -> None:
-        for body in queue:
-            start = time.perf_counter()
-            async with http.post(url, data=body, headers=headers) as response:
-                answer = await response.read()
-                took = time.perf_counter() - start
-            if response.status != expect:
-                raise RuntimeError(f"HTTP {response.status}: {answer[:300]!r}")
-            results.latencies.append(took)
-            if expect == 200:
-                report = json.loads(answer)
-                for key in REPORTED:
-                    value = report[key]
-                    results.reported[key] += len(value) if isinstance(value, list) else value
-
-    start = time.perf_counter()
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
-    results.seconds = time.perf_counter() - start
-    return results
-
-
-class Senders:
-    """The child process that sends; `run` hands it one job and waits for its results."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def started(cls) -> AsyncIterator[Senders]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            __name__,
-            "client",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=REPO,
-            limit=LINE_LIMIT,
-        )
-        try:
-            yield cls(process)
-        finally:
-            if process.stdin is not None:
-                process.stdin.close()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    async def run(
-        self, url: str, bodies: list[bytes], *, concurrency: int, token: str | None, expect: int
-    ) -> Results:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
-        job = {
-            "url": url,
-            "bodies": [b.decode() for b in bodies],
-            "concurrency": concurrency,
-            "token": token,
-            "expect": expect,
-        }
-        stdin.write(json.dumps(job).encode() + b"\n")
-        await stdin.drain()
-        line = await stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sender process ended (exit status {self.process.returncode})")
-        results = Results(**json.loads(line))
-        if results.error is not None:
-            raise RuntimeError(f"{url}: {results.error}")
-        return results
-
-
-async def _client() -> None:
-    """The child's loop: a job per stdin line, its results as one stdout line."""
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        while line := await asyncio.to_thread(sys.stdin.buffer.readline):
-            job = json.loads(line)
-            try:
-                results = await send(
-                    http,
-                    job["url"],
-                    [body.encode() for body in job["bodies"]],
-                    concurrency=job["concurrency"],
-                    token=job["token"],
-                    expect=job["expect"],
-                )
-            except Exception as exc:
-                results = Results(error=f"{type(exc).__name__}: {exc}")
-            sys.stdout.write(json.dumps(dataclasses.asdict(results)) + "\n")
-            sys.stdout.flush()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -481,7 +247,3 @@ async def run(opts: Options) -> dict[str, Any]:
     figures["target"] = TARGET
     figures["ok"] = meets(TARGET, figures)
     return figures
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["client"]:
-    asyncio.run(_client())

@@ -1,7 +1,8 @@
 """`Bot.handle`: the one entry point for every inbound event, from every platform.
 
 It parses, opens one transaction (claiming the event's idempotency key in it), runs the
-use case, commits, then runs the chat effects and returns the private reply.
+use case, commits, then runs the chat effects and returns the private reply. Buttons
+and forms become commands first (`bot/interactions.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.interactions import button_command, modal_command
 from bot.port import ChannelRef, ChatError, Outcome, RichMessage
 from bot.reactions import DEFAULT_REACTIONS, ReactionAction, emoji_key, emoji_label
 from bot.service import alerts, cadence, capture, declare, queries, records, triage
@@ -127,7 +129,7 @@ class Bot:
             case ButtonPressed():
                 return await self._button(event, actor)
             case ModalSubmitted():
-                return await self._command(self._modal_command(event), event.key, actor)
+                return await self._command(modal_command(event), event.key, actor)
             case MessagePosted():
                 return await self._capture(
                     event.key,
@@ -201,7 +203,7 @@ class Bot:
             if isinstance(command, cmd.AddNote):  # the hot path: no full row needed
                 return await records.add_note(tx, deps, key, actor, text=command.text)
             assert isinstance(tx, AsyncSession)  # every other command runs in the ORM
-            incident = await repo.incident_by_id(tx, incident_id=key.id)
+            incident = await repo.incident_by_id(tx, incident_id=key.id, lock=True)
             assert incident is not None
             match command:
                 case cmd.SetSeverity(level=level):
@@ -335,7 +337,7 @@ class Bot:
         deps = self.deps
 
         async def escalate(tx: AsyncSession, key: IncidentKey) -> Result:
-            incident = await repo.incident_by_id(tx, incident_id=key.id)
+            incident = await repo.incident_by_id(tx, incident_id=key.id, lock=True)
             assert incident is not None
             return await triage.escalate(
                 tx, deps, incident, actor, up=True, reason=f"via {label} reaction"
@@ -352,21 +354,9 @@ class Bot:
             return None
 
     async def _button(self, event: ButtonPressed, actor: Actor) -> Outcome:
-        mention = f"<@{actor.user.id}>"
-        match event.action_id:
-            case "incident.take_commander":
-                command: cmd.Command = cmd.AssignRole(role="commander", user=mention)
-            case "incident.take_comms":
-                command = cmd.AssignRole(role="comms", user=mention)
-            case "incident.resolve":
-                return Outcome(modal="resolve", modal_context={"incident": event.value})
-            case "incident.post_update":
-                return Outcome(modal="update", modal_context={"incident": event.value})
-            case "incident.snooze":
-                _, _, wait = event.value.partition(":")
-                command = cmd.parse(f"snooze {wait or '30m'}", severity_names=[])
-            case _:
-                raise UserError(f"That button (`{event.action_id}`) is not one of warroom's.")
+        command = button_command(event, actor)
+        if isinstance(command, Outcome):
+            return command  # the button opens a form
         # A button on a copy outside the incident channel (an escalated reminder in the
         # announcement channel) acts on the incident it names.
         number = event.value.partition(":")[0]
@@ -378,31 +368,6 @@ class Bot:
                 actor = Actor(user=actor.user, channel=channel, at=actor.at)
         return await self._command(command, event.key, actor)
 
-    def _modal_command(self, event: ModalSubmitted) -> cmd.Command:
-        v = event.values
-        match event.modal_id:
-            case "declare":
-                return cmd.Declare(
-                    title=v.get("title", "").strip() or _missing("title"),
-                    severity=v.get("severity") or None,
-                    playbook=v.get("playbook") or None,
-                    impact=v.get("impact") or None,
-                    urgency=v.get("urgency") or None,
-                    commander=v.get("commander") or None,
-                    summary=v.get("summary", ""),
-                    private=v.get("private") == "true",
-                    drill=v.get("drill") == "true",
-                )
-            case "update":
-                return cmd.PostUpdate(text=v.get("text", "").strip() or _missing("update"))
-            case "resolve":
-                return cmd.Resolve(summary=v.get("summary", ""))
-        raise UserError(f"That form (`{event.modal_id}`) is not one of warroom's.")
-
 
 class _NotAnIncidentChannel(Exception):
     """Chat activity outside incident channels is not recorded."""
-
-
-def _missing(what: str) -> NoReturn:
-    raise UserError(f"The {what} is required.")

@@ -6,6 +6,7 @@ import json
 import random
 
 from bench import alert_intake as bench
+from bench._alert_traffic import traffic
 from bench.registry import Options
 
 KEYS = {
@@ -33,7 +34,7 @@ KEYS = {
 
 
 def test_the_traffic_repeats_earlier_fingerprints_within_a_few_groups():
-    plan = bench.traffic(400, per_request=1, groups=5, rng=random.Random(3), prefix="")
+    plan = traffic(400, per_request=1, groups=5, rng=random.Random(3), prefix="")
     bodies = [json.loads(b) for b in plan.bodies]
     seen: set[str] = set()
     for body in bodies:
@@ -47,7 +48,7 @@ def test_the_traffic_repeats_earlier_fingerprints_within_a_few_groups():
 
 
 def test_several_alerts_per_request_share_their_delivery_group():
-    plan = bench.traffic(90, per_request=4, groups=3, rng=random.Random(5), prefix="")
+    plan = traffic(90, per_request=4, groups=3, rng=random.Random(5), prefix="")
     assert plan.alerts == [4] * 22 + [2]
     for raw in plan.bodies:
         body = json.loads(raw)
@@ -57,7 +58,7 @@ def test_several_alerts_per_request_share_their_delivery_group():
 
 
 def test_worst_case_traffic_gives_every_new_fingerprint_its_own_group():
-    plan = bench.traffic(200, per_request=1, groups=None, rng=random.Random(2), prefix="w")
+    plan = traffic(200, per_request=1, groups=None, rng=random.Random(2), prefix="w")
     assert len(plan.groups) == plan.fingerprints
 
 

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 
 from bot.domain.status import Status
 from bot.port import ChannelRef, ChatError, UserRef
-from bot.service import declare, opening
+from bot.service import declare, opening, spreading
 from bot.service.base import Actor, Deps
 from bot.views import incident_ref
 from storage import repository as repo
@@ -155,7 +155,7 @@ async def _resume(deps: Deps, runner: EffectRunner, incident_id: int, held: date
         system=not declarer_joined,
     )
     await runner.run_together(
-        declare._spread_word(deps, incident_id, channel, p, actor, done), incident_id=incident_id
+        spreading.spread_word(deps, incident_id, channel, p, actor, done), incident_id=incident_id
     )
     await opening.finish(deps, incident_id, held=held)
     return True
