@@ -82,7 +82,20 @@ class Scheduler:
 
     async def sweep(self) -> None:
         await self.recover()
-        await self.wake()
+        await self._wake_job()
+
+    async def _wake_job(self) -> None:
+        """`wake`, shielded: shutting APScheduler down cancels the jobs that are running, and
+        a pass cancelled between its claim and its posts would lose what it had claimed
+        (recorded as fired, never posted). The pass runs on; `idle()` waits for it."""
+        try:
+            await asyncio.shield(self.wake())
+        except asyncio.CancelledError:
+            # Shutting down cancelled the job, not the pass: it runs on, and `idle()`
+            # waits for it. Nothing to report (APScheduler would log a traceback).
+            if not self._sched.running:
+                return
+            raise
 
     async def recover(self) -> None:
         """Finish interrupted declares (one pass at a time), then re-derive their jobs."""
@@ -173,7 +186,7 @@ class Scheduler:
         if job is not None and getattr(job, "next_run_time", None) == due_at:
             return  # already there: replacing it would only wake the scheduler up
         self._sched.add_job(
-            self.wake,
+            self._wake_job,
             DateTrigger(run_date=due_at),
             id=job_id(item_id),
             replace_existing=True,

@@ -76,6 +76,7 @@ def _begin(conn: Any) -> None:
 INCIDENT_NUMBERS = 0x57524D01  # "WRM" 1: the first key of the incident-number lock
 TASK_NUMBERS = 0x57524D02  # "WRM" 2: task numbers, with the incident id as second key
 SCHEMA_UPGRADES = 0x57524D03  # "WRM" 3: schema upgrades (storage/migrate.py)
+ALERT_TARGETS = 0x57524D04  # "WRM" 4: choosing an alert's incident, per group or playbook
 
 
 async def serialise(conn: AsyncConnection, *, lock: int, on: int = 0) -> None:

@@ -115,7 +115,19 @@ async def incident_by_number(session: AsyncSession, *, number: int) -> Incident 
     return (await session.exec(select(Incident).where(Incident.number == number))).first()
 
 
-async def incident_by_id(session: AsyncSession, *, incident_id: int) -> Incident | None:
+async def incident_by_id(
+    session: AsyncSession, *, incident_id: int, lock: bool = False
+) -> Incident | None:
+    """The incident; with `lock`, its row stays locked until the transaction ends.
+
+    Commands lock it, so two changing one incident at once (two replicas on PostgreSQL,
+    READ COMMITTED) take turns, and the second checks its rules against what the first
+    committed. SQLite needs no row lock (a write transaction holds the whole file) and
+    SQLAlchemy leaves FOR UPDATE out there."""
+    if lock:
+        return await session.get(
+            Incident, incident_id, with_for_update=True, populate_existing=True
+        )
     return await session.get(Incident, incident_id)
 
 

@@ -109,6 +109,7 @@ class FakeSlack(SlackWorkspace):
         self._triggers: dict[str, bool] = {}  # issued trigger_id -> used
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
+        self._new_socket = asyncio.Event()  # set on every new Socket Mode connection
         self._pending: dict[str, asyncio.Future[JSON]] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -449,6 +450,7 @@ class FakeSlack(SlackWorkspace):
         }
         await ws.send_json(hello)
         self._connected.set()
+        self._new_socket.set()
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -477,6 +479,23 @@ class FakeSlack(SlackWorkspace):
         except TimeoutError:
             raise TimeoutError(f"no Socket Mode connection within {timeout_s}s") from None
 
+    @property
+    def connections(self) -> int:
+        """How many Socket Mode connections are open (each `warroom run` opens one)."""
+        return len(self._sockets)
+
+    async def wait_connections(self, count: int, timeout_s: float = 3.0) -> None:
+        """Wait until at least `count` Socket Mode connections are open."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while len(self._sockets) < count:
+                    self._new_socket.clear()
+                    await self._new_socket.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"{len(self._sockets)} of {count} Socket Mode connections within {timeout_s}s"
+            ) from None
+
     async def send_envelope(
         self,
         envelope_type: str,
@@ -487,9 +506,13 @@ class FakeSlack(SlackWorkspace):
         retry_attempt: int = 0,
         retry_reason: str = "",
         timeout_s: float = 3.0,
+        connection: int | None = None,
     ) -> JSON:
-        """Deliver one envelope on the newest connection and return the client's ack.
+        """Deliver one envelope and return the client's ack.
 
+        As Slack spreads events over an app's open connections, `connection` picks one:
+        an index into the open connections in the order they connected, taken modulo
+        their number (so a counter sends round-robin). None: the newest connection.
         Slack sets accepts_response_payload for slash commands and view submissions."""
         if envelope_type not in ENVELOPE_TYPES:
             raise ValueError(f"envelope_type must be one of {ENVELOPE_TYPES}")
@@ -507,7 +530,8 @@ class FakeSlack(SlackWorkspace):
         self._pending[eid] = future
         self.envelopes.append(envelope)
         try:
-            await self._sockets[-1].send_json(envelope)
+            socket = self._sockets[-1 if connection is None else connection % len(self._sockets)]
+            await socket.send_json(envelope)
             return await asyncio.wait_for(future, timeout_s)
         except TimeoutError:
             raise TimeoutError(f"no ack for {envelope_type} {eid} within {timeout_s}s") from None

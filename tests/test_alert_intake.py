@@ -305,3 +305,38 @@ async def test_intake_is_counted_in_the_metrics(console: Console) -> None:
     assert alerts.get("alertmanager", "deduplicated") == 1
     assert alerts.get("alertmanager", "resolved") == 1
     assert console.app.bot.deps.metrics.alerts_received.get("alertmanager") == 3
+
+
+async def test_new_alerts_of_one_group_racing_open_one_incident(tmp_path: Path) -> None:
+    """Different new fingerprints of one Alertmanager group, delivered at once to two
+    replicas (two engines): the first declares, every other one joins it."""
+    settings = make_settings(tmp_path)
+    one, session = await build_console(settings, clock=ManualClock())
+    two, _ = await build_console(settings, clock=ManualClock(), workspace=session.ws)
+    group = '{}:{alertname="HighErrorRate"}'
+    try:
+
+        async def send(app: Any, n: int) -> IntakeReport:
+            event = AlertsReceived(
+                key=uuid.uuid4().hex,
+                user=SOURCE,
+                channel=ChannelRef(""),
+                source="alertmanager",
+                alerts=(alert(f"pod-{n}", group=group),),
+            )
+            outcome = await app.bot.handle(event)
+            assert outcome.report is not None, outcome.reply
+            report: IntakeReport = outcome.report
+            return report
+
+        reports = await asyncio.gather(*(send(one if n % 2 else two, n) for n in range(12)))
+        async with one.db.reader() as tx:
+            count = (await tx.exec(select(func.count()).select_from(Incident))).one()
+            rows = (await tx.exec(select(AlertRecord))).all()
+        assert count == 1
+        assert sum(len(r.declared) for r in reports) == 1
+        assert sum(r.attached for r in reports) == 11
+        assert len({r.incident_id for r in rows}) == 1 and len(rows) == 12
+    finally:
+        await one.stop()
+        await two.stop()

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts.model import Alert, IntakeReport
@@ -39,6 +41,7 @@ from bot.service.base import Actor, Deps, Effect
 from bot.service.triage import set_status
 from storage import alert_store
 from storage import repository as repo
+from storage.database import ALERT_TARGETS, serialise
 from storage.tables import AlertRecord, Incident
 
 log = logging.getLogger("warroom.alerts")
@@ -68,6 +71,7 @@ class _Work:
 
 
 People = tuple[dict[str, Any], list[Any]]
+Routed = tuple[Playbook, AlertRule]
 
 
 async def receive(
@@ -100,6 +104,10 @@ async def receive(
             if attempt == ATTEMPTS - 1:
                 raise
             log.info("a concurrent delivery recorded the same alert first; retrying")
+        except DBAPIError as exc:
+            if not _transient(exc) or attempt == ATTEMPTS - 1:
+                raise
+            log.info("alert delivery hit a deadlock with another replica; retrying")
     else:  # pragma: no cover - people needed for more rules than attempts
         raise RuntimeError("alert delivery needed too many lookups")
     for opening in work.openings:
@@ -156,14 +164,17 @@ async def _ingest(
     tx: AsyncSession, deps: Deps, event: AlertsReceived, actor: Actor, people: dict[int, People]
 ) -> _Work:
     work = _Work(report=IntakeReport(received=len(event.alerts)))
-    for alert in event.alerts:
-        routed = route(deps.playbooks, alert)
+    routes = [route(deps.playbooks, alert) for alert in event.alerts]
+    await _serialise_targets(tx, event.alerts, routes)
+    for alert, routed in zip(event.alerts, routes, strict=True):
         if routed is None:
             work.report.ignored += 1
             continue
         playbook, rule = routed
         row = await alert_store.by_key(tx, source=alert.source, key=alert.key)
-        incident = await repo.incident_by_id(tx, incident_id=row.incident_id) if row else None
+        incident = (
+            await repo.incident_by_id(tx, incident_id=row.incident_id, lock=True) if row else None
+        )
         if incident is not None and incident.status not in repo.OPEN_STATUSES:
             incident = None
         if alert.status == "resolved":
@@ -311,6 +322,38 @@ async def _new(
     work.report.declared.append(incident.number)
     _touched(work, incident, reschedule=True)
     work.openings.append(_Opening(incident.id, incident.number, dataclasses.replace(plan)))
+
+
+async def _serialise_targets(
+    tx: AsyncSession, alerts: Sequence[Alert], routes: Sequence[Routed | None]
+) -> None:
+    """Two deliveries of different new alerts of one group (or of one `attach` playbook)
+    must not both find no incident and both declare. On PostgreSQL they take turns: each
+    takes its groups' and playbooks' advisory locks first, before touching any row, and
+    in one global order, so that replicas cannot deadlock on them. (SQLite's write lock
+    already serialises whole deliveries.)"""
+    keys: set[int] = set()
+    for alert, routed in zip(alerts, routes, strict=True):
+        if routed is None or alert.status != "firing":
+            continue
+        if alert.group:
+            keys.add(_lock_key(alert.source, alert.group))
+        if routed[1].action == "attach":
+            keys.add(_lock_key("playbook", routed[0].name))
+    conn = await tx.connection()
+    for key in sorted(keys):
+        await serialise(conn, lock=ALERT_TARGETS, on=key)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A deadlock or serialisation failure (PostgreSQL 40P01 / 40001): worth a retry."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40P01", "40001") or "deadlock detected" in str(exc.orig)
+
+
+def _lock_key(kind: str, name: str) -> int:
+    """A stable 31-bit key for an advisory lock on one group or playbook."""
+    return zlib.crc32(f"{kind}\0{name}".encode()) & 0x7FFFFFFF
 
 
 def _remember(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from bot.port import Capability
@@ -72,17 +74,22 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
             generated_at=now,
         )
         del rows, entries  # the draft is all that is needed from here on
-        # Upsert without loading the previous draft back into memory.
+        # One atomic upsert, without loading the previous draft back into memory: two
+        # replicas regenerating at once both land, as consecutive revisions.
         pm = Postmortem.__table__  # type: ignore[attr-defined]
-        previous = (
-            await conn.execute(core_select(pm.c.revision).where(pm.c.incident_id == incident_id))
-        ).scalar()
-        revision = (previous or 0) + 1
-        values = {"content": content, "generated_at": now, "revision": revision}
-        if previous is None:
-            await conn.execute(pm.insert().values(incident_id=incident_id, **values))
-        else:
-            await conn.execute(pm.update().where(pm.c.incident_id == incident_id).values(**values))
+        make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        insert = make(pm).values(
+            incident_id=incident_id, content=content, generated_at=now, revision=1
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[pm.c.incident_id],
+            set_={
+                "content": insert.excluded.content,
+                "generated_at": insert.excluded.generated_at,
+                "revision": pm.c.revision + 1,
+            },
+        ).returning(pm.c.revision)
+        revision = int((await conn.execute(upsert)).scalar_one())
     return Draft(
         number=incident.number,
         filename=f"{incident_ref(incident.number)}-postmortem.md",
