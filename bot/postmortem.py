@@ -72,11 +72,16 @@ class Clocks:
         self.tz = ZoneInfo(tz)
         self.tz_name = tz
 
+    # f-strings, not strftime: a long timeline formats two times per entry.
     def utc(self, at: datetime) -> str:
-        return at.strftime("%Y-%m-%d %H:%M:%S")
+        return (
+            f"{at.year:04d}-{at.month:02d}-{at.day:02d} "
+            f"{at.hour:02d}:{at.minute:02d}:{at.second:02d}"
+        )
 
     def local(self, at: datetime) -> str:
-        return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        here = at.astimezone(self.tz)
+        return f"{self.utc(here)} {here.tzname() or ''}".rstrip()
 
 
 def _name(entry: Entry) -> str:
