@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -33,10 +34,13 @@ class Draft:
 
 
 async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) -> Draft:
-    """Compile the whole timeline into Markdown and store it as the latest draft."""
+    """Compile the whole timeline into Markdown and store it as the latest draft.
+
+    It reads and compiles without the write lock (a long timeline takes about a second,
+    and no command should wait for that), then stores the draft in one short write."""
     database = db or deps.db
     now = deps.clock.now()
-    async with database.transaction() as tx:
+    async with database.reader() as tx:
         incident = await repo.incident_by_id(tx, incident_id=incident_id)
         assert incident is not None
         view = await load_view(tx, deps, incident, with_tasks=True)
@@ -63,7 +67,10 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
         ]
         playbook = deps.playbook_for(incident)
         sev = deps.severities.find(incident.severity)
-        content = compile_postmortem(
+        # In a worker thread: compiling a long timeline is a second of pure Python, and
+        # the event loop must keep answering chat (and Slack's 3-second deadline) meanwhile.
+        content = await asyncio.to_thread(
+            compile_postmortem,
             deps.renderer,
             template=playbook.postmortem_template if playbook else "postmortem.md.j2",
             view=view,
@@ -74,6 +81,7 @@ async def generate(deps: Deps, *, incident_id: int, db: Database | None = None) 
             generated_at=now,
         )
         del rows, entries  # the draft is all that is needed from here on
+    async with database.connection() as conn:
         # One atomic upsert, without loading the previous draft back into memory: two
         # replicas regenerating at once both land, as consecutive revisions.
         pm = Postmortem.__table__  # type: ignore[attr-defined]
