@@ -729,6 +729,13 @@ class FakeDiscord(Interactions):
         """Until the client has RESUMEd (after `drop_connection(wait=False)`)."""
         await asyncio.wait_for(self._resumed.wait(), within)
 
+    async def close_gateway(self, code: int) -> None:
+        """Close the gateway socket with `code`, as Discord does (4004: token no longer
+        valid, so not resumable)."""
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            await sock.ws.close(code=code, message=b"fake close")
+
     async def drop_connection(self, *, wait: bool = True, within: float = 5.0) -> None:
         """Close the gateway socket with a resumable code; by default wait for the RESUME."""
         sock, self._socket = self._socket, None

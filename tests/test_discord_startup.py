@@ -161,3 +161,22 @@ async def test_connect_with_a_token_refused_by_rest_or_the_gateway(tmp_path: Pat
         error = await connect_fails(settings, fake, fake.token, message_content=True)
         assert str(error) == server.TOKEN_REFUSED
         assert [p["token"] for p in fake.identify_payloads] == [fake.token]
+
+
+async def test_run_ends_with_1_when_discord_closes_the_connection_for_good(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A resumable drop is resumed (test_discord_scenarios); a fatal close code (4004: the
+    token was reset while running) ends `warroom run` with 1 and says why."""
+    caplog.set_level(logging.INFO, logger="warroom.discord")
+    async with FakeDiscord() as fake:
+        running = asyncio.create_task(
+            server.run(discord_settings(tmp_path, fake), stop=asyncio.Event())
+        )
+        await until(lambda: logged(caplog, "connected to Discord as") or running.done())
+        assert not running.done(), running.result()
+        await fake.close_gateway(4004)
+        code = await asyncio.wait_for(running, 15)
+    assert code == 1
+    [ended] = logged(caplog, "the Discord connection ended")
+    assert ended.levelno == logging.ERROR
