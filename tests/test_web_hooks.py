@@ -204,6 +204,11 @@ async def test_bad_json_and_bad_payloads_are_400(tmp_path: Path):
             assert status == 400
             assert answer["error"].startswith("body is not valid JSON: ")
             assert answer["field"] is None
+        # nested far deeper than any alert: Python's decoder gives up with RecursionError
+        status, answer, _ = await h.post("generic", b"[" * 100_000, bearer())
+        assert status == 400, answer
+        assert answer["error"] == "body is not valid JSON: nested too deeply"
+        assert answer["field"] is None
         status, answer, _ = await h.post("generic", {"title": "No key"}, bearer())
         assert status == 400 and answer["field"] == "dedup_key", answer
         assert "dedup_key" in answer["error"]

@@ -73,6 +73,8 @@ def hook(app: App, source: str) -> Handler:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return error(400, f"body is not valid JSON: {exc}", field=None)
+        except RecursionError:
+            return error(400, "body is not valid JSON: nested too deeply", field=None)
         try:
             alerts = formats.parse(source, payload)
         except AlertPayloadError as exc:
