@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -32,10 +33,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The timeout first: switching a new file to WAL takes a lock that another process
     # opening the same file at the same moment must wait for, not fail on.
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to WAL, once. Two processes creating the same new file can both
+    try at once, and SQLite may refuse the switch ("database is locked") without calling
+    the busy handler: then wait briefly and look again (the other one has usually done
+    it). This runs only while a connection is being opened."""
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped by the adapter
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.05)
 
 
 READ_ONLY = "warroom_read_only"
