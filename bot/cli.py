@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,44 +99,49 @@ async def _console(settings: Settings, *, serve: bool = False) -> int:
     return 0
 
 
-async def _slack(settings: Settings) -> int:
-    from adapters.slack.server import SlackNotConfigured, run
+async def _connected(running: Awaitable[int], *refusals: type[Exception]) -> int:
+    """A platform's `run`; a setting it refuses (or a taken HTTP port) exits 2, in a line."""
     from adapters.web.server import HttpBindError
 
+    caught: tuple[type[Exception], ...] = (HttpBindError, *refusals)
     try:
-        return await run(settings)
-    except (SlackNotConfigured, HttpBindError) as exc:
+        return await running
+    except caught as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return 2
+
+
+async def _slack(settings: Settings) -> int:
+    from adapters.slack.server import SlackNotConfigured, run
+
+    return await _connected(run(settings), SlackNotConfigured)
+
+
+async def _discord(settings: Settings) -> int:
+    from adapters.discord.server import DiscordNotConfigured, run
+
+    return await _connected(run(settings), DiscordNotConfigured)
+
+
+def _report(ok: bool, lines: Sequence[str]) -> int:
+    """A platform check's lines: on stdout when it passed, else on stderr (exit 1)."""
+    for line in lines:
+        print(line, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 async def _check_slack(settings: Settings) -> int:
     from adapters.slack.check import check
 
     result = await check(settings)
-    for line in result.lines:
-        print(line, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
-
-
-async def _discord(settings: Settings) -> int:
-    from adapters.discord.server import DiscordNotConfigured, run
-    from adapters.web.server import HttpBindError
-
-    try:
-        return await run(settings)
-    except (DiscordNotConfigured, HttpBindError) as exc:
-        print(f"warroom: {exc}", file=sys.stderr)
-        return 2
+    return _report(result.ok, result.lines)
 
 
 async def _check_discord(settings: Settings) -> int:
     from adapters.discord.check import check
 
     result = await check(settings)
-    for line in result.lines:
-        print(line, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
+    return _report(result.ok, result.lines)
 
 
 async def _incidents_list(settings: Settings, show_all: bool) -> int:

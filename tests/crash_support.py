@@ -67,22 +67,22 @@ class Warroom:
         return code
 
 
-async def start_warroom(
-    tmp_path: Path, fake: FakeSlack, *, db_url: str, playbooks: Path, name: str, lease: str
-) -> Warroom:
+async def spawn(
+    tmp_path: Path, fake: FakeSlack, *, cwd: Path, name: str, **settings: str
+) -> tuple[asyncio.subprocess.Process, Path, IO[bytes]]:
+    """`warroom run` in Slack Socket Mode against `fake`, with these WARROOM_ settings on
+    top of the defaults; its log goes to `<tmp_path>/<name>.log`."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
     environment.update(
-        WARROOM_DATABASE_URL=db_url,
-        WARROOM_PLAYBOOKS_DIR=str(playbooks),
         WARROOM_LOG_LEVEL="WARNING",
         WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
         WARROOM_SLACK_BOT_TOKEN="xoxb-test",
         WARROOM_SLACK_APP_TOKEN="xapp-test",
         WARROOM_SLACK_API_URL=fake.api_url,
-        WARROOM_SETUP_LEASE=lease,
         PYTHONPATH=str(REPO),
         PYTHONIOENCODING="utf-8",
     )
+    environment.update({f"WARROOM_{key.upper()}": value for key, value in settings.items()})
     log_path = tmp_path / f"{name}.log"
     log_file = log_path.open("wb")
     proc = await asyncio.create_subprocess_exec(
@@ -90,13 +90,28 @@ async def start_warroom(
         "-m",
         "bot.cli",
         "run",
-        cwd=tmp_path,
+        cwd=cwd,
         env=environment,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=log_file,
         stderr=log_file,
     )
-    return Warroom(proc, log_path, log_file)
+    return proc, log_path, log_file
+
+
+async def start_warroom(
+    tmp_path: Path, fake: FakeSlack, *, db_url: str, playbooks: Path, name: str, lease: str
+) -> Warroom:
+    started = await spawn(
+        tmp_path,
+        fake,
+        cwd=tmp_path,
+        name=name,
+        database_url=db_url,
+        playbooks_dir=str(playbooks),
+        setup_lease=lease,
+    )
+    return Warroom(*started)
 
 
 async def until(

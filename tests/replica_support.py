@@ -4,9 +4,7 @@ against one fake Slack, on one database, each with its own HTTP port for alert h
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +16,8 @@ from sqlmodel import col, select
 
 from storage.database import Database
 from storage.tables import AlertRecord, DueItem, Incident, TimelineEntry
-from tests.conftest import PLAYBOOKS, REPO
-from tests.crash_support import Warroom
+from tests.conftest import PLAYBOOKS
+from tests.crash_support import Warroom, spawn
 from tests.slack_fake import FakeSlack
 
 HOOK_TOKEN = "replica-hook-token"
@@ -62,35 +60,19 @@ async def start_replica(
     tmp_path: Path, fake: FakeSlack, *, db_url: str, playbooks: Path, name: str
 ) -> Replica:
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
-    environment.update(
-        WARROOM_DATABASE_URL=db_url,
-        WARROOM_PLAYBOOKS_DIR=str(playbooks),
-        WARROOM_LOG_LEVEL="WARNING",
-        WARROOM_HTTP_PORT=str(port),
-        WARROOM_HOOK_TOKEN=HOOK_TOKEN,
-        WARROOM_SLACK_BOT_TOKEN="xoxb-test",
-        WARROOM_SLACK_APP_TOKEN="xapp-test",
-        WARROOM_SLACK_API_URL=fake.api_url,
-        PYTHONPATH=str(REPO),
-        PYTHONIOENCODING="utf-8",
-    )
     folder = tmp_path / name
     folder.mkdir()
-    log_path = tmp_path / f"{name}.log"
-    log_file = log_path.open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
+    started = await spawn(
+        tmp_path,
+        fake,
         cwd=folder,
-        env=environment,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=log_file,
+        name=name,
+        database_url=db_url,
+        playbooks_dir=str(playbooks),
+        http_port=str(port),
+        hook_token=HOOK_TOKEN,
     )
-    return Replica(proc, log_path, log_file, port=port)
+    return Replica(*started, port=port)
 
 
 def logs(replicas: list[Replica]) -> str:
