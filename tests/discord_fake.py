@@ -19,8 +19,7 @@ import asyncio
 import json
 import zlib
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -29,6 +28,7 @@ from tests import discord_guilds as dg
 from tests.discord_endpoints import check_request, match
 from tests.discord_gateway import JSON
 from tests.discord_interactions import Interactions
+from tests.loopback import Loopback
 
 __all__ = ["DiscordError", "FakeDiscord", "Request"]
 
@@ -68,11 +68,13 @@ class _Socket:
             await self.ws.send_bytes(data)
 
 
-class FakeDiscord(Interactions):
+class FakeDiscord(Loopback, Interactions):
     """One guild (more with `add_guild`), one bot application, served on loopback like
     Discord v10. REST calls must carry `Authorization: Bot <token>` and IDENTIFY the same
     token; `app_flags` are the application's flags (by default the Message Content intent
     is on, as the portal's toggle sets it for a bot in fewer than 100 servers)."""
+
+    platform = "Discord"
 
     def __init__(
         self,
@@ -124,51 +126,24 @@ class FakeDiscord(Interactions):
 
     # lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/gateway", self._gateway),
+            web.route("*", "/api/v10/{tail:.*}", self._rest),
+        ]
 
-    async def stop(self) -> None:
+    async def close_sockets(self) -> None:
         if self._socket is not None:
             await self._socket.ws.close()
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        if exc_type is None:
-            self.assert_clean()
 
     @property
     def api_base(self) -> str:
-        if not self._port:
-            raise RuntimeError("FakeDiscord is not started")
-        return f"http://127.0.0.1:{self._port}/api/v10"
+        return f"{self.base_url}/api/v10"
 
     @property
     def gateway_url(self) -> str:
-        if not self._port:
-            raise RuntimeError("FakeDiscord is not started")
-        return f"ws://127.0.0.1:{self._port}/gateway"
-
-    def assert_clean(self) -> None:
-        assert not self.violations, "Discord API misuse:\n" + "\n".join(self.violations)
+        return self.base_url.replace("http://", "ws://", 1) + "/gateway"
 
     # the guild ---------------------------------------------------------------------------
 

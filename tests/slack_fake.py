@@ -22,12 +22,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from tests import slack_payloads as payloads
+from tests.loopback import Loopback
 from tests.slack_methods import METHODS, RETIRED, Args, SlackError, check_blocks, check_call
 from tests.slack_payloads import BOT_ID, BOT_USER_ID, TEAM_ID, signed_request
 from tests.slack_workspace import (
@@ -71,7 +71,7 @@ class Call:
     at: float = 0.0  # time.perf_counter() when the request arrived
 
 
-class FakeSlack(SlackWorkspace):
+class FakeSlack(Loopback, SlackWorkspace):
     """The workspace (see `SlackWorkspace`) served on loopback, behaving like Slack:
 
     - tokens: `bot_token` for the Web API, `app_token` only for apps.connections.open
@@ -83,6 +83,8 @@ class FakeSlack(SlackWorkspace):
     - views.open takes only a trigger_id this fake issued (via `slash_command`,
       `block_action`, `view_submission`), once (`exchanged_trigger_id`).
     """
+
+    platform = "Slack"
 
     def __init__(
         self,
@@ -125,47 +127,18 @@ class FakeSlack(SlackWorkspace):
 
     # lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_post("/response/{response_id}", self._response)
-        app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.route("*", "/api/{method}", self._api),
+            web.post("/upload/{file_id}", self._upload),
+            web.post("/response/{response_id}", self._response),
+            web.get("/socket", self._socket),
+        ]
 
-    async def stop(self) -> None:
+    async def close_sockets(self) -> None:
         self.release()
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        if exc_type is None:
-            # Every test using the fake fails on a call that breaks the method table,
-            # whether or not it remembered to check. Tests that misuse the API on purpose
-            # clear `violations` after asserting on them.
-            self.assert_clean()
-
-    @property
-    def base_url(self) -> str:
-        if not self._port:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
@@ -175,9 +148,6 @@ class FakeSlack(SlackWorkspace):
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
-
-    def assert_clean(self) -> None:
-        assert not self.violations, "Slack API misuse:\n" + "\n".join(self.violations)
 
     # fault injection -------------------------------------------------------------------
 
