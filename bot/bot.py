@@ -36,6 +36,7 @@ from bot.events import (
 from bot.interactions import button_command, modal_command
 from bot.port import ChannelRef, ChatError, Outcome, RichMessage
 from bot.reactions import DEFAULT_REACTIONS, ReactionAction, emoji_key, emoji_label
+from bot.sanitize import clean_event
 from bot.service import alerts, cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
@@ -80,6 +81,9 @@ class Bot:
         return fired
 
     async def handle(self, event: InboundEvent) -> Outcome:
+        # Every string a person or monitoring wrote is cleaned here, once, before
+        # anything reads it: no forged mention token, no lone surrogate (bot/sanitize.py).
+        event = clean_event(event)
         outcome, result = await self._handle(event)
         if isinstance(event, COMMANDS):
             self.deps.metrics.commands.inc("duplicate" if outcome.duplicate else result)

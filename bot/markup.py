@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.sanitize import clean_text
+
 _OPEN = "\x02"
 _CLOSE = "\x03"
 _TOKEN = re.compile(f"{_OPEN}([@#])([^{_CLOSE}]*){_CLOSE}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,9 @@ def channel_link(channel_id: str) -> str:
 
 
 def clean_user_text(text: str) -> str:
-    """Strip control characters (and so any forged token) from text a user typed."""
-    return _CONTROL.sub("", text)
+    """Strip control characters (and so any forged token) from text a user typed; the
+    one sanitiser, `bot.sanitize.clean_text`."""
+    return clean_text(text)
 
 
 def split(text: str) -> list[str | Mention]:

@@ -282,7 +282,7 @@ CASES = [
     case("declare " + "x" * 201, "The title is 201 characters; keep it under 200."),
     # updates, notes and tasks
     case("update", "`update` needs the update's text.", "Usage: `update <text>`"),
-    case("update \x07\x08", "The update is empty."),
+    case("update \x07\x08", "`update` needs the update's text."),
     case("update " + "y" * 3001, "The update is 3001 characters; the limit is 3000."),
     case("note " + "z" * 3001, "The note is 3001 characters; the limit is 3000."),
     case("task done 99", "There is no task #99. Tasks: none yet.", "Usage: `task done <n>`"),
