@@ -21,10 +21,15 @@ from adapters.console.session import ConsoleSession
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Settings
-from tests import pg
+from tests import fuzz_profiles, pg
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOKS = REPO / "playbooks"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    fuzz_profiles.register()
+
 
 # The database chosen by a test's `db_url` variant, by the test's tmp_path.
 _DATABASES: dict[Path, str] = {}
