@@ -91,7 +91,9 @@ async def build(
     upgrade: bool = True,
 ) -> App:
     playbooks, renderer = load_configuration(settings)
-    database = db or Database.connect(settings.database_url)
+    database = db or Database.connect(
+        settings.database_url, connect_timeout=settings.connect_timeout
+    )
     if upgrade:
         try:
             await migrate.upgrade(database)

@@ -57,7 +57,8 @@ def _settings() -> Settings:
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(x) for x in err["loc"])
-            print(f"warroom: setting WARROOM_{field.upper()}: {err['msg']}", file=sys.stderr)
+            reason = err["msg"].removeprefix("Value error, ")
+            print(f"warroom: setting WARROOM_{field.upper()}: {reason}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -78,9 +79,11 @@ def _configuration_errors(settings: Settings) -> list[str]:
 async def _console(settings: Settings, *, serve: bool = False) -> int:
     """The interactive console; with `serve` (`warroom run`), also the HTTP server."""
     from adapters.console.app import build_console
-    from adapters.console.repl import run_repl
+    from adapters.console.repl import LOG_FILE, run_repl
+    from adapters.console.terminal import log_to_file
     from adapters.web.server import HttpBindError, start_http
 
+    print(f"(warroom's log: {log_to_file(LOG_FILE)})", flush=True)  # not the chat pane
     app, session = await build_console(settings)
     runner = None
     try:
@@ -150,7 +153,7 @@ async def _incidents_list(settings: Settings, show_all: bool) -> int:
     from storage import repository as repo
     from storage.database import Database
 
-    db = Database.connect(settings.database_url)
+    db = Database.connect(settings.database_url, connect_timeout=settings.connect_timeout)
     try:
         await migrate.upgrade(db)
         async with db.reader() as tx:
@@ -214,7 +217,7 @@ async def _db_upgrade(settings: Settings) -> int:
     from storage import migrate
     from storage.database import Database
 
-    db = Database.connect(settings.database_url)
+    db = Database.connect(settings.database_url, connect_timeout=settings.connect_timeout)
     try:
         revision = await migrate.upgrade(db)
     except migrate.SchemaTooNew as exc:
@@ -244,12 +247,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {problem}", file=sys.stderr)
             return 1
     from storage.migrate import SchemaTooNew
+    from storage.urls import BadDatabaseUrl, DatabaseUnavailable
 
     try:
         return _dispatch(args, settings)
     except SchemaTooNew as exc:  # the database was upgraded by a newer warroom
         print(f"warroom: {exc}", file=sys.stderr)
         return 1
+    except DatabaseUnavailable as exc:  # a URL it cannot use, or no answer in time
+        print(f"warroom: setting WARROOM_DATABASE_URL: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, BadDatabaseUrl) else 1
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,8 +18,12 @@ class Settings(BaseSettings):
         env_prefix="WARROOM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
+    # sqlite:///path, postgresql://… or postgres://… (storage/urls.py picks the driver).
     database_url: str = "sqlite+aiosqlite:///warroom.db"
     playbooks_dir: Path = Path("playbooks")
+    # Seconds a connection (the database; Slack and Discord in `warroom check`) may take
+    # before it counts as no answer.
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
     severities: str = DEFAULT_LEVELS
     announce_channel: str = "incidents"
     command_name: str = "incident"
@@ -54,6 +58,17 @@ class Settings(BaseSettings):
     setup_lease: str = "60s"
 
     demo_speed: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, v: str) -> str:
+        from storage.urls import BadDatabaseUrl, async_url
+
+        try:
+            async_url(v)
+        except BadDatabaseUrl as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @field_validator("severities")
     @classmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, event, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -22,8 +24,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import sqlite_driver
+from storage.urls import DatabaseUnavailable, async_url, describe
 
 DEFAULT_URL = "sqlite+aiosqlite:///warroom.db"
+# How long opening a connection may take before it counts as "no answer" (PostgreSQL:
+# asyncpg's connect timeout; the first connection of every command: `Database.ping`).
+CONNECT_TIMEOUT = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -121,8 +127,9 @@ _writing: ContextVar[bool] = ContextVar("warroom_writing", default=False)
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.engine = engine
+        self.connect_timeout = connect_timeout
         # SQLite has one write lock per file. Writers of this process queue here, in
         # order, instead of inside SQLite's busy handler, which polls with sleeps of up
         # to 100 ms: under load that made the slowest writes wait ~50x the median.
@@ -137,19 +144,30 @@ class Database:
         )
 
     @classmethod
-    def connect(cls, url: str = DEFAULT_URL, **engine_args: Any) -> Database:
-        parsed = make_url(url)
+    def connect(
+        cls, url: str = DEFAULT_URL, *, connect_timeout: float = CONNECT_TIMEOUT, **engine_args: Any
+    ) -> Database:
+        """An engine for `url` (any form `storage.urls.async_url` takes); nothing connects
+        yet. Raises `DatabaseUnavailable` for a URL warroom cannot use."""
+        parsed = async_url(url)
         backend = parsed.get_backend_name()
         if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot create the folder of {describe(parsed)}: {exc.strerror or exc}"
+                ) from None
         if backend == "sqlite":
             # Reuse the most recently returned connection: each aiosqlite connection has
             # its own worker thread (and allocator arena), so rotating through the pool
             # spreads large reads across threads and keeps memory from being reused.
             engine_args.setdefault("pool_use_lifo", True)
-        elif backend == "postgresql":
-            if parsed.drivername == "postgresql":  # plain postgresql:// means asyncpg here
-                parsed = parsed.set(drivername="postgresql+asyncpg")
+        else:
+            if "timeout" not in parsed.query:
+                connect_args = dict(engine_args.get("connect_args") or {})
+                connect_args.setdefault("timeout", connect_timeout)
+                engine_args["connect_args"] = connect_args
             if "poolclass" not in engine_args:
                 for key, value in POSTGRES_POOL.items():
                     engine_args.setdefault(key, value)
@@ -160,7 +178,32 @@ class Database:
                 event.listen(engine.sync_engine, "do_connect", sqlite_driver.do_connect)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(engine.sync_engine, "begin", _begin)
-        return cls(engine)
+        return cls(engine, connect_timeout=connect_timeout)
+
+    async def ping(self) -> None:
+        """Open a connection and run `SELECT 1`, within `connect_timeout` seconds.
+
+        Raises `DatabaseUnavailable` with one line naming the file or host:port and what
+        went wrong (or how long it waited), instead of the driver's traceback."""
+        where = describe(self.engine.url)
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                async with self.engine.connect() as conn:
+                    await conn.exec_driver_sql("SELECT 1")
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"no answer from {where} within {self.connect_timeout:g} s"
+            ) from None
+        except (OSError, SQLAlchemyError) as exc:
+            raise DatabaseUnavailable(f"cannot connect to {where}: {_reason(exc)}") from None
+        except TypeError as exc:  # asyncpg.connect() refusing a URL query parameter
+            if "unexpected keyword argument" not in str(exc):
+                raise
+            name = str(exc).rsplit(" ", 1)[-1].strip("'")
+            raise DatabaseUnavailable(
+                f"cannot connect to {where}: the URL parameter `{name}` is not one the "
+                "PostgreSQL driver (asyncpg) takes"
+            ) from None
 
     @property
     def url(self) -> str:
@@ -201,3 +244,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, on one line, without SQLAlchemy's wrapping."""
+    cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    if isinstance(cause, socket.gaierror) and cause.strerror:
+        return cause.strerror  # the host name did not resolve
+    if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+        return os.strerror(cause.errno)  # "Connection refused", not asyncio's wording
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__

@@ -39,7 +39,10 @@ async def current_revision(db: Database) -> str | None:
 
 
 async def upgrade(db: Database, revision: str = "head") -> str:
-    """Upgrade the schema to head (or to `revision`). Returns the revision it is now at."""
+    """Upgrade the schema to head (or to `revision`). Returns the revision it is now at.
+
+    The database must answer first (`Database.ping`): one line, not a driver traceback."""
+    await db.ping()
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     current = await current_revision(db)
     if current is not None and current not in known:
