@@ -62,6 +62,34 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _playbooks_source(settings: Settings) -> str:
+    """The playbooks folder in use, and why that one, for messages."""
+    from bot.config import SHIPPED_PLAYBOOKS
+
+    folder = settings.playbooks_dir.absolute()
+    if settings.playbooks_chosen:
+        return f"{folder} (WARROOM_PLAYBOOKS_DIR)"
+    if folder == SHIPPED_PLAYBOOKS.resolve():
+        return f"{folder} (the playbooks shipped with warroom)"
+    return f"{folder} (found in the working directory; WARROOM_PLAYBOOKS_DIR chooses another)"
+
+
+def _missing_playbooks(settings: Settings) -> str | None:
+    """Why there is no playbooks folder to load, or None when there is one."""
+    from bot.config import LOCAL_PLAYBOOKS, SHIPPED_PLAYBOOKS
+
+    if settings.playbooks_dir.is_dir():
+        return None
+    if settings.playbooks_chosen:
+        return (
+            f"setting WARROOM_PLAYBOOKS_DIR: there is no folder {settings.playbooks_dir.absolute()}"
+        )
+    return (
+        f"no playbooks: looked in {LOCAL_PLAYBOOKS.absolute()} and {SHIPPED_PLAYBOOKS}; "
+        "set WARROOM_PLAYBOOKS_DIR to your playbooks folder"
+    )
+
+
 def _configuration_errors(settings: Settings) -> list[str]:
     from bot.app import load_configuration
     from bot.playbooks import PlaybookError
@@ -238,10 +266,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command in ("run", "console", "demo", "check", "postmortem"):
+        missing = _missing_playbooks(settings)
+        if missing:
+            print(f"warroom: {missing}", file=sys.stderr)
+            return 2 if settings.playbooks_chosen else 1
         problems = _configuration_errors(settings)
         if problems:
             print(
-                f"warroom: {len(problems)} problem(s) in {settings.playbooks_dir}:", file=sys.stderr
+                f"warroom: {len(problems)} problem(s) in {_playbooks_source(settings)}:",
+                file=sys.stderr,
             )
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)

@@ -12,6 +12,15 @@ from bot.domain.durations import parse_duration
 from bot.domain.severity import DEFAULT_LEVELS, SeverityScale
 from bot.reactions import DEFAULT_SPEC, ReactionAction, parse_reactions
 
+# The playbooks that come with warroom (package data: a link to the repo's playbooks/).
+SHIPPED_PLAYBOOKS = Path(__file__).with_name("shipped_playbooks")
+LOCAL_PLAYBOOKS = Path("playbooks")
+
+
+def default_playbooks_dir() -> Path:
+    """`./playbooks` when the working directory has one, else the shipped playbooks."""
+    return LOCAL_PLAYBOOKS if LOCAL_PLAYBOOKS.is_dir() else SHIPPED_PLAYBOOKS.resolve()
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -20,10 +29,11 @@ class Settings(BaseSettings):
 
     # sqlite:///path, postgresql://… or postgres://… (storage/urls.py picks the driver).
     database_url: str = "sqlite+aiosqlite:///warroom.db"
-    playbooks_dir: Path = Path("playbooks")
     # Seconds a connection (the database; Slack and Discord in `warroom check`) may take
     # before it counts as no answer.
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    # Unset: ./playbooks if there is one, else the playbooks shipped with warroom.
+    playbooks_dir: Path = Field(default_factory=default_playbooks_dir)
     severities: str = DEFAULT_LEVELS
     announce_channel: str = "incidents"
     command_name: str = "incident"
@@ -116,6 +126,11 @@ class Settings(BaseSettings):
         if not all(p.strip().isdecimal() for p in v.split(",") if p.strip()):
             raise ValueError("use comma-separated numeric guild (server) ids")
         return v
+
+    @property
+    def playbooks_chosen(self) -> bool:
+        """Whether WARROOM_PLAYBOOKS_DIR was set, rather than found (`default_playbooks_dir`)."""
+        return "playbooks_dir" in self.model_fields_set
 
     @property
     def discord_guilds(self) -> list[int]:
