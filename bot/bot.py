@@ -8,7 +8,6 @@ and forms become commands first (`bot/interactions.py`).
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import commands as cmd
-from bot import rhythm
+from bot import failures, rhythm
 from bot.domain import status as lifecycle
 from bot.effects import EffectRunner
 from bot.errors import UserError
@@ -40,7 +39,6 @@ from bot.sanitize import clean_event
 from bot.service import alerts, cadence, capture, declare, queries, records, triage
 from bot.service import lifecycle as life
 from bot.service.base import Actor, Deps, Result
-from bot.views import incident_ref
 from storage import repository as repo
 from storage.repository import Executor, IncidentKey
 
@@ -96,19 +94,21 @@ class Bot:
             return await self._dispatch(event, actor), "ok"
         except UserError as exc:
             return Outcome(reply=self._error(exc)), "refused"
-        except Exception:
-            reference = secrets.token_hex(4)
+        except Exception as exc:
             number = await self._incident_number(actor.channel.id)
-            log.exception(
-                "unexpected error (ref %s, incident %s) handling %s",
-                reference,
-                incident_ref(number) if number else "none",
-                type(event).__name__,
+            failure = failures.logged(
+                log,
+                exc,
+                f"unexpected error handling {type(event).__name__}",
+                incident_number=number,
             )
-            apology = self.deps.renderer.message(
-                "apology", reference=reference, incident_ref=incident_ref(number) if number else ""
-            )
-            return Outcome(reply=apology), "error"
+            return Outcome(reply=self.apology(failure)), "error"
+
+    def apology(self, failure: failures.Failure, *, saved: bool = False) -> RichMessage:
+        """What a person sees of an unexpected failure (`saved`: after the commit)."""
+        return self.deps.renderer.message(
+            "apology", reference=failure.reference, incident_ref=failure.incident, saved=saved
+        )
 
     def _error(self, exc: UserError) -> RichMessage:
         return self.deps.renderer.message(
@@ -282,7 +282,16 @@ class Bot:
         incident_id = result.incident_id or (incident.id if incident else None)
         reply = result.reply
         if result.then is not None:
-            reply = await result.then(self.runner)
+            try:
+                reply = await result.then(self.runner)
+            except UserError:
+                raise
+            except Exception as exc:  # committed: the apology must not say "nothing changed"
+                number = result.incident_number or (incident.number if incident else None)
+                failure = failures.logged(
+                    log, exc, "unexpected error after commit", incident_number=number
+                )
+                reply = self.apology(failure, saved=True)
         await self.runner.run_all(result.effects, incident_id=incident_id)
         if incident_id is not None and result.reschedule:
             await self._changed(incident_id)

@@ -25,6 +25,10 @@ To connect a chat platform, put tokens in .env (see .env.example):
   Discord: WARROOM_DISCORD_TOKEN and WARROOM_DISCORD_GUILD_IDS
 See docs/slack.md and docs/discord.md.
 """
+HTTP_OFF_HINT = """\
+The HTTP server (alert hooks, /healthz, /metrics) is off: set WARROOM_HTTP_PORT or a
+hook token (WARROOM_HOOK_TOKEN) to serve it beside the console (docs/http.md).
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,7 +109,8 @@ def _configuration_errors(settings: Settings) -> list[str]:
 
 
 async def _console(settings: Settings, *, serve: bool = False) -> int:
-    """The interactive console; with `serve` (`warroom run`), also the HTTP server."""
+    """The interactive console; with `serve` (`warroom run` when HTTP is asked for), also
+    the HTTP server."""
     from adapters.console.app import build_console
     from adapters.console.repl import LOG_FILE, run_repl
     from adapters.console.terminal import log_to_file
@@ -311,8 +316,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return asyncio.run(_slack(settings))
             if settings.has_discord:
                 return asyncio.run(_discord(settings))
-            print(CONNECT_HINT)
-            return asyncio.run(_console(settings, serve=True))
+            print(CONNECT_HINT if settings.http_asked else CONNECT_HINT + HTTP_OFF_HINT)
+            return asyncio.run(_console(settings, serve=settings.http_asked))
         case "console":
             return asyncio.run(_console(settings))
         case "demo":

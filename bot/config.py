@@ -164,6 +164,18 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def http_asked(self) -> bool:
+        """Whether HTTP was asked for: WARROOM_HTTP_HOST or _PORT set, or a hook credential.
+
+        Chat platforms always serve it; the console (no chat token) only when asked, so
+        that trying warroom out binds no port."""
+        if {"http_host", "http_port"} & self.model_fields_set or self.hook_hmac is not None:
+            return True
+        from bot.alerts.model import SOURCES
+
+        return any(self.hook_token_for(source) for source in SOURCES)
+
+    @property
     def hook_hmac(self) -> SecretStr | None:
         secret = self.hook_hmac_secret
         return secret if secret is not None and secret.get_secret_value() else None

@@ -11,12 +11,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from bot import failures
 from bot.clock import Clock
 from bot.domain.timeline import EventKind
 from bot.port import ChatError, ChatPort
 from bot.render import Renderer
 from bot.service.base import Effect
-from bot.views import incident_ref
 from storage import repository as repo
 from storage.database import Database
 
@@ -71,37 +71,52 @@ class EffectRunner:
     async def _report(
         self, effect: Effect, exc: BaseException, attempts: int, incident_id: int | None
     ) -> None:
-        ref = "no incident"
-        channel_id = None
-        try:
-            if incident_id is not None:
-                async with self.db.transaction() as tx:
-                    incident = await repo.incident_by_id(tx, incident_id=incident_id)
-                    if incident is not None:
-                        ref = incident_ref(incident.number)
-                        channel_id = incident.channel_id
-                        repo.add_timeline(
-                            tx,
-                            incident_id=incident_id,
-                            at=self.clock.now(),
-                            kind=EventKind.EFFECT_FAILED,
-                            text=f"could not {effect.what}: {exc}",
-                        )
-        except Exception:
-            log.exception("could not record the failed effect for incident id %s", incident_id)
-        log.error(
-            "%s: could not %s after %d attempt(s): %s",
-            ref,
-            effect.what,
-            attempts,
+        number, channel_id = await self._incident(incident_id)
+        failure = failures.logged(
+            log,
             exc,
-            exc_info=exc,
+            f"could not {effect.what} after {attempts} attempt(s)",
+            incident_number=number,
         )
+        # People read the timeline and the channel: a platform's reason, or the reference.
+        said = failure.reason or f"an unexpected error (ref {failure.reference})"
+        if incident_id is not None and number is not None:
+            try:
+                async with self.db.transaction() as tx:
+                    repo.add_timeline(
+                        tx,
+                        incident_id=incident_id,
+                        at=self.clock.now(),
+                        kind=EventKind.EFFECT_FAILED,
+                        text=f"could not {effect.what}: {said}",
+                        data={"reference": failure.reference},
+                    )
+            except Exception:
+                log.exception("could not record the failed effect (ref %s)", failure.reference)
         if channel_id:
             message = self.renderer.message(
-                "effect_failed", what=effect.what, attempts=attempts, error=str(exc)
+                "effect_failed",
+                what=effect.what,
+                attempts=attempts,
+                error=failure.reason,
+                reference=failure.reference,
+                incident_ref=failure.incident,
             )
             try:
                 await self.port.post_message(channel_id=channel_id, message=message)
             except Exception:
-                log.exception("could not report the failed effect in %s", channel_id)
+                log.exception("could not report the failed effect (ref %s)", failure.reference)
+
+    async def _incident(self, incident_id: int | None) -> tuple[int | None, str | None]:
+        """The incident's number and channel, if it (still) exists and can be read."""
+        if incident_id is None:
+            return None, None
+        try:
+            async with self.db.reader() as tx:
+                incident = await repo.incident_by_id(tx, incident_id=incident_id)
+        except Exception:
+            log.exception("could not read incident id %s to report a failed effect", incident_id)
+            return None, None
+        if incident is None:
+            return None, None
+        return incident.number, incident.channel_id

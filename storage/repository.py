@@ -308,3 +308,23 @@ async def timeline_for_message(
         TimelineEntry.incident_id == incident_id, TimelineEntry.message_id == message_id
     )
     return (await session.exec(stmt)).all()
+
+
+async def incidents_on(session: AsyncSession, *, platform: str) -> Sequence[Incident]:
+    """Every incident of one chat platform, whatever its status, by number."""
+    stmt = select(Incident).where(Incident.platform == platform).order_by(col(Incident.number))
+    return (await session.exec(stmt)).all()
+
+
+async def highest_message_id(session: AsyncSession, *, platform: str) -> str | None:
+    """The timeline's greatest message id on one platform, longest first: for ids made of
+    a prefix and a counter (`m12`), the one with the highest counter."""
+    length = func.length(TimelineEntry.message_id)
+    stmt = (
+        select(TimelineEntry.message_id)
+        .join(Incident, col(Incident.id) == col(TimelineEntry.incident_id))
+        .where(Incident.platform == platform, col(TimelineEntry.message_id).is_not(None))
+        .order_by(length.desc(), col(TimelineEntry.message_id).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()

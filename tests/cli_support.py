@@ -20,11 +20,11 @@ PROCESS_TIMEOUT = 120
 
 
 def environment(
-    tmp_path: Path, *, playbooks: Path | None = PLAYBOOKS, **env: str
+    tmp_path: Path, *, playbooks: Path | None = PLAYBOOKS, **env: str | None
 ) -> dict[str, str]:
     """The test's environment without any WARROOM_ setting of the machine running it,
     plus a SQLite file in `tmp_path`, the repo's playbooks (None: leave the setting
-    unset) and any free HTTP port."""
+    unset), any free HTTP port, and `env` (a None value unsets that variable)."""
     values = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
     values.update(
         WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
@@ -35,7 +35,11 @@ def environment(
     )
     if playbooks is not None:
         values["WARROOM_PLAYBOOKS_DIR"] = str(playbooks)
-    values.update(env)
+    for name, value in env.items():
+        if value is None:
+            values.pop(name, None)
+        else:
+            values[name] = value
     return values
 
 
@@ -45,7 +49,7 @@ def warroom(
     stdin: str = "",
     playbooks: Path | None = PLAYBOOKS,
     cwd: Path | None = None,
-    **env: str,
+    **env: str | None,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m bot.cli ARGS` in `cwd` (default `tmp_path`), to completion."""
     return subprocess.run(
@@ -59,11 +63,11 @@ def warroom(
     )
 
 
-async def awarroom(
-    tmp_path: Path, *args: str, playbooks: Path | None = PLAYBOOKS, **env: str
-) -> tuple[int, str, str]:
-    """The same, without blocking the event loop (for tests whose fakes run on it)."""
-    proc = await asyncio.create_subprocess_exec(
+async def start(
+    tmp_path: Path, *args: str, playbooks: Path | None = PLAYBOOKS, **env: str | None
+) -> asyncio.subprocess.Process:
+    """`python -m bot.cli ARGS` in `tmp_path`, running, with stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
@@ -74,16 +78,27 @@ async def awarroom(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def finish(proc: asyncio.subprocess.Process, what: str) -> tuple[int, str, str]:
+    """Wait for a started process to end: (exit status, stdout, stderr)."""
     try:
         out, err = await asyncio.wait_for(proc.communicate(), PROCESS_TIMEOUT)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise AssertionError(
-            f"warroom {' '.join(args)} did not end within {PROCESS_TIMEOUT} s"
-        ) from None
+        raise AssertionError(f"warroom {what} did not end within {PROCESS_TIMEOUT} s") from None
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def awarroom(
+    tmp_path: Path, *args: str, playbooks: Path | None = PLAYBOOKS, **env: str | None
+) -> tuple[int, str, str]:
+    """`warroom ARGS` to completion, without blocking the event loop (for tests whose
+    fakes run on it)."""
+    proc = await start(tmp_path, *args, playbooks=playbooks, **env)
+    return await finish(proc, " ".join(args))
 
 
 def closed_port() -> int:

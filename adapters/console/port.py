@@ -67,9 +67,7 @@ class ConsolePort:
         msg.rich, msg.text, msg.edited = message, render(message, self.ws), True
 
     async def reply_privately(self, *, channel_id: str, user_id: str, message: RichMessage) -> None:
-        self.ws.private.append(
-            PrivateReply(user_id=user_id, channel_id=channel_id, message=message)
-        )
+        self.ws.add_private(PrivateReply(user_id=user_id, channel_id=channel_id, message=message))
 
     async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
         channel = self._channel(channel_id)

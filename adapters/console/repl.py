@@ -2,17 +2,30 @@
 
 Lines are read from standard input, so it also runs from a script:
     printf '/incident declare SEV2 Checkout errors\n' | warroom console
+
+What appeared since the last line (channel messages, private replies) is printed in the
+order it happened. Ctrl-C stops at once with "bye". Whatever goes wrong is logged (to
+`LOG_FILE`, which `warroom console` names when it starts) and shows as an apology with a
+reference, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+from pathlib import Path
 from typing import TextIO
 
+from adapters.console import terminal
 from adapters.console.render import render
-from adapters.console.session import ConsoleSession
+from adapters.console.session import ConsoleError, ConsoleSession
+from adapters.console.workspace import Message
+from bot import failures
 from bot.port import RichMessage
+
+log = logging.getLogger("warroom.console")
+LOG_FILE = Path("warroom.log")  # in the working directory, beside warroom.db
 
 HELP = """\
 Console commands:
@@ -30,10 +43,8 @@ class Repl:
     def __init__(self, session: ConsoleSession, out: TextIO) -> None:
         self.s = session
         self.out = out
-        self._seen: dict[str, int] = {}
-        self._private_seen = len(session.ws.private)
-        for channel in session.ws.channels.values():
-            self._seen[channel.id] = len(channel.messages)
+        self._seen = len(session.ws.feed)
+        self.interrupts = 0
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -42,20 +53,37 @@ class Repl:
         return f"{self.s.user.name} in #{self.s.channel.name}> "
 
     async def run(self, stdin: TextIO) -> None:
-        interactive = stdin.isatty()
+        """Read and run lines until the input ends, `:quit`, or Ctrl-C."""
+        reading = asyncio.ensure_future(self._read(stdin, interactive=stdin.isatty()))
+
+        def interrupt() -> None:
+            self.interrupts += 1
+            reading.cancel()  # later ones, while the console shuts down, change nothing
+
+        terminal.on_interrupt(interrupt)
+        try:
+            await reading
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self.interrupts or (task is not None and task.cancelling()):
+                raise  # cancelled by the program, not by Ctrl-C
+            self.say("")
+        self.say("bye")
+
+    async def _read(self, stdin: TextIO, *, interactive: bool) -> None:
+        lines = terminal.Lines(stdin)
         self.say(HELP if interactive else "")
         while True:
             if interactive:
                 print(self.prompt(), end="", file=self.out, flush=True)
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
+            line = await lines.readline()
+            if line is None:
                 break
             line = line.rstrip("\n")
             if not interactive and line.strip():
                 self.say(self.prompt() + line)
             if not await self.step(line.strip()):
                 break
-        self.say("bye")
 
     async def step(self, line: str) -> bool:
         """Run one line. Returns False to quit."""
@@ -82,10 +110,10 @@ class Repl:
                 verb, emoji, mid = ([*line.split(), "", ""])[:3]
                 await self.s.react(emoji, mid, remove=verb == ":unreact")
             elif line.startswith(":press "):
-                _, mid, label = line.split(" ", 2)
+                mid, label = _arguments(line, ":press <message id> <button label>")
                 await self.s.press(mid, label)
             elif line.startswith(":edit "):
-                _, mid, text = line.split(" ", 2)
+                mid, text = _arguments(line, ":edit <message id> <new text>")
                 await self.s.edit(mid, text)
             elif line.startswith(":delete "):
                 await self.s.delete(line.split()[1])
@@ -96,32 +124,44 @@ class Repl:
                 self.say(f"(unknown console command {line.split()[0]}; :help lists them)")
             else:
                 await self.s.send(line)
-        except (KeyError, ValueError) as exc:
-            self.say(f"(console: {exc.args[0] if exc.args else exc})")
+        except ConsoleError as exc:  # the console's own, worded for people
+            self.say(f"(console: {exc})")
+        except Exception as exc:
+            self.flush()
+            failure = failures.logged(log, exc, f"the console failed running {line[:80]!r}")
+            self.say(self._private(self.s.apology(failure)))
         self.flush()
         return True
 
     def flush(self) -> None:
-        """Print what appeared since the last line: channel messages and private replies."""
-        for channel in self.s.ws.channels.values():
-            seen = self._seen.get(channel.id, 0)
-            for msg in channel.messages[seen:]:
-                author = self.s.ws.users.get(msg.author_id)
-                head = f"#{channel.name} [{msg.id}] {author.name if author else msg.author_id}"
-                if msg.author_id == self.s.user.id:
-                    continue
-                self.say(f"{head}:")
-                for text_line in msg.text.splitlines():
-                    self.say(f"    {text_line}")
-            self._seen[channel.id] = len(channel.messages)
-        for reply in self.s.ws.private[self._private_seen :]:
-            if reply.user_id == self.s.user.id:
-                self.say(self._private(reply.message))
-        self._private_seen = len(self.s.ws.private)
+        """Print what appeared since the last line, in the order it happened: channel
+        messages (but your own) and your private replies."""
+        feed = self.s.ws.feed
+        for item in feed[self._seen :]:
+            if isinstance(item, Message):
+                if item.author_id != self.s.user.id:
+                    self.say(self._message(item))
+            elif item.user_id == self.s.user.id:
+                self.say(self._private(item.message))
+        self._seen = len(feed)
+
+    def _message(self, msg: Message) -> str:
+        channel = self.s.ws.channels[msg.channel_id]
+        author = self.s.ws.users.get(msg.author_id)
+        head = f"#{channel.name} [{msg.id}] {author.name if author else msg.author_id}:"
+        return "\n".join([head, *(f"    {line}" for line in msg.text.splitlines())])
 
     def _private(self, message: RichMessage) -> str:
         body = render(message, self.s.ws)
         return "(only you can see this)\n" + "\n".join(f"    {x}" for x in body.splitlines())
+
+
+def _arguments(line: str, usage: str) -> tuple[str, str]:
+    """The two arguments of `:press` and `:edit` (the second one may hold spaces)."""
+    parts = line.split(maxsplit=2)
+    if len(parts) < 3:
+        raise ConsoleError(f"usage: {usage}")
+    return parts[1], parts[2]
 
 
 async def run_repl(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from adapters.console.render import render
 from adapters.console.workspace import Channel, Message, PrivateReply, User, Workspace
 from bot.clock import Clock
+from bot.domain.suggest import closest
 from bot.events import (
     ButtonPressed,
     CommandInvoked,
@@ -22,9 +23,17 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.failures import Failure
 from bot.port import ChannelRef, MessageRef, Outcome, RichMessage, UserRef
 
 Handle = Callable[[InboundEvent], Awaitable[Outcome]]
+Apology = Callable[[Failure], RichMessage]
+
+
+class ConsoleError(Exception):
+    """Something the console itself cannot do (no such channel, message or button),
+    worded for the person at the keyboard."""
+
 
 MODAL_HINTS = {
     "update": "Type `/{command} update <text>` to post an update.",
@@ -35,14 +44,24 @@ MODAL_HINTS = {
 
 class ConsoleSession:
     def __init__(
-        self, workspace: Workspace, handle: Handle, clock: Clock, *, command: str = "incident"
+        self,
+        workspace: Workspace,
+        handle: Handle,
+        clock: Clock,
+        *,
+        apology: Apology,
+        command: str = "incident",
     ) -> None:
         self.ws = workspace
         self.handle = handle
+        # How an unexpected failure is shown (the core's apology.j2, through `Bot`).
+        self.apology = apology
         self.clock = clock
         self.command = command
         self.user: User = workspace.add_user("you")
-        general = workspace.channel_by_name("general") or workspace.add_channel("general")
+        general = workspace.channel_by_name("general") or workspace.add_channel(
+            "general", channel_id=Workspace.standing_id("general")
+        )
         self.channel: Channel = general
 
     # --- who and where ----------------------------------------------------------------
@@ -54,7 +73,7 @@ class ConsoleSession:
     def go(self, name: str) -> Channel:
         channel = self.ws.channel_by_name(name)
         if channel is None:
-            raise KeyError(f"no channel #{name.lstrip('#')}")
+            raise ConsoleError(f"no channel #{name.lstrip('#')}")
         self.channel = channel
         return channel
 
@@ -67,6 +86,13 @@ class ConsoleSession:
         """Type a line: `/incident …` runs a command, anything else is a chat message."""
         user, channel = self._refs()
         prefix = f"/{self.command}"
+        typo = self._mistyped(text)
+        if typo:
+            reply = RichMessage(
+                text=f"⚠️ `/{typo}` is not a command. Did you mean `{prefix}`? Nothing was posted."
+            )
+            self.ws.add_private(PrivateReply(user.id, channel.id, reply))
+            return Outcome(reply=reply)
         if text == prefix or text.startswith(prefix + " "):
             event: InboundEvent = CommandInvoked(
                 key=self.ws.next_key(),
@@ -87,6 +113,16 @@ class ConsoleSession:
                 text=text,
             )
         return await self.deliver(event)
+
+    def _mistyped(self, text: str) -> str:
+        """The word after "/" when it is not the command but close to it (`/incdent`),
+        else "": such a line is a command gone wrong, not a chat message."""
+        if not text.startswith("/"):
+            return ""
+        word = text[1:].split(maxsplit=1)[0] if text[1:].strip() else ""
+        if not word or word == self.command or len(word) > 2 * len(self.command):
+            return ""
+        return word if closest(word, [self.command]) else ""
 
     async def edit(self, message_id: str, text: str) -> Outcome:
         msg = self._own_message(message_id)
@@ -120,7 +156,7 @@ class ConsoleSession:
     async def react(self, emoji: str, message_id: str, *, remove: bool = False) -> Outcome:
         msg = self.ws.message(message_id)
         if msg is None:
-            raise KeyError(f"no message {message_id}")
+            raise ConsoleError(f"no message {message_id}")
         emoji = emoji.strip(":")
         users = msg.reactions.setdefault(emoji, set())
         (users.discard if remove else users.add)(self.user.id)
@@ -148,7 +184,7 @@ class ConsoleSession:
             None,
         )
         if msg is None or button is None:
-            raise KeyError(f"no button {label!r} on message {message_id}")
+            raise ConsoleError(f"no button {label!r} on message {message_id}")
         user, _ = self._refs()
         return await self.deliver(
             ButtonPressed(
@@ -180,7 +216,7 @@ class ConsoleSession:
         if outcome.modal:
             reply = RichMessage(text=MODAL_HINTS[outcome.modal].format(command=self.command))
         if reply is not None:
-            self.ws.private.append(PrivateReply(event.user.id, event.channel.id, reply))
+            self.ws.add_private(PrivateReply(event.user.id, event.channel.id, reply))
         while self.ws.pending:
             await self.handle(self.ws.pending.pop(0))
         return outcome
@@ -188,7 +224,7 @@ class ConsoleSession:
     def _own_message(self, message_id: str) -> Message:
         msg = self.ws.message(message_id)
         if msg is None or msg.author_id != self.user.id:
-            raise KeyError(f"no message {message_id} of yours")
+            raise ConsoleError(f"no message {message_id} of yours")
         return msg
 
     # --- reading ----------------------------------------------------------------------
@@ -199,7 +235,7 @@ class ConsoleSession:
     def transcript(self, name: str) -> str:
         channel = self.ws.channel_by_name(name)
         if channel is None:
-            raise KeyError(f"no channel #{name}")
+            raise ConsoleError(f"no channel #{name}")
         flags = " 🔒" if channel.private else ""
         flags += " (archived)" if channel.archived else ""
         lines = [f"#{channel.name}{flags}"]

@@ -1,8 +1,15 @@
-"""An in-memory chat workspace: users, channels, messages, reactions, private replies."""
+"""An in-memory chat workspace: users, channels, messages, reactions, private replies.
+
+The workspace is forgotten when the console stops, but the database keeps the ids it
+handed out (incident channels, cards, announcements, chat messages). A new workspace on
+that database is told those ids (`reserve`) and never hands the same one out again.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,16 +64,26 @@ class File:
     content: bytes
 
 
+_COUNTED = re.compile(r"^([Cm])(\d+)$")  # ids the workspace counts out: C12, m34
+
+
 class Workspace:
-    """The state of one console chat workspace. Ids are unique per workspace instance."""
+    """The state of one console chat workspace.
+
+    Ids: incident channels `C001`, `C002`, …; the standing channels (general, the
+    announcement channels) `C-<name>`, the same in every run; messages `m1`, `m2`, …;
+    event keys `console:<random session>:<n>`. Counted ids continue after every id given
+    to `reserve`."""
 
     BOT_ID = "UWARROOM"
 
     def __init__(self) -> None:
-        self.session = secrets.token_hex(3)
+        self.session = secrets.token_hex(8)
         self.users: dict[str, User] = {self.BOT_ID: User(self.BOT_ID, "warroom")}
         self.channels: dict[str, Channel] = {}
         self.private: list[PrivateReply] = []
+        # Messages and private replies in the order they appeared, for the REPL to print.
+        self.feed: list[Message | PrivateReply] = []
         self.files: list[File] = []
         self.pending: list[InboundEvent] = []  # events the platform emits (joins, …)
         self._seq = 0
@@ -74,6 +91,22 @@ class Workspace:
         self._messages: dict[str, Message] = {}
 
     # --- ids --------------------------------------------------------------------------
+
+    def reserve(self, ids: Iterable[str | None]) -> None:
+        """Ids already handed out (by an earlier workspace): new ones come after them."""
+        for given in ids:
+            m = _COUNTED.match(given or "")
+            if m is None:
+                continue
+            if m.group(1) == "C":
+                self._channel_seq = max(self._channel_seq, int(m.group(2)))
+            else:
+                self._seq = max(self._seq, int(m.group(2)))
+
+    @staticmethod
+    def standing_id(name: str) -> str:
+        """The id of a standing channel: the same in every run, never a counted one."""
+        return f"C-{name.lstrip('#').lower()}"
 
     def next_key(self) -> str:
         self._seq += 1
@@ -103,9 +136,7 @@ class Workspace:
             self._channel_seq += 1
             channel_id = f"C{self._channel_seq:03d}"
         else:
-            digits = channel_id.lstrip("C")
-            if digits.isdigit():
-                self._channel_seq = max(self._channel_seq, int(digits))
+            self.reserve([channel_id])
         channel = Channel(id=channel_id, name=name.lstrip("#"), private=private)
         self.channels[channel.id] = channel
         return channel
@@ -128,8 +159,7 @@ class Workspace:
         rich: RichMessage | None = None,
         message_id: str = "",
     ) -> Message:
-        if message_id[1:].isdecimal():  # a restored id: new ids must come after it
-            self._seq = max(self._seq, int(message_id[1:]))
+        self.reserve([message_id])  # a restored id: new ids must come after it
         msg = Message(
             id=message_id or self._message_id(),
             channel_id=channel.id,
@@ -140,7 +170,12 @@ class Workspace:
         )
         channel.messages.append(msg)
         self._messages[msg.id] = msg
+        self.feed.append(msg)
         return msg
+
+    def add_private(self, reply: PrivateReply) -> None:
+        self.private.append(reply)
+        self.feed.append(reply)
 
     def private_for(self, user_id: str) -> list[RichMessage]:
         return [p.message for p in self.private if p.user_id == user_id]

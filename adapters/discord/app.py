@@ -43,6 +43,14 @@ APOLOGY = "😓 Sorry, something went wrong with that. It has been logged (ref `
 MODAL_BUTTONS = {"incident.post_update": "update", "incident.resolve": "resolve"}
 
 
+def without_voice() -> None:
+    """warroom never joins a voice channel. discord.py warns, once per process, when the
+    voice libraries (PyNaCl, davey) are missing, as soon as a client is made; these are
+    the flags it keeps for that warning."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 def intents(*, message_content: bool) -> discord.Intents:
     result = discord.Intents.none()
     result.guilds = True
@@ -87,6 +95,7 @@ def _author(user: discord.abc.User) -> dict[str, Any]:
 
 class DiscordBridge(discord.Client):
     def __init__(self, settings: Settings, *, intents: discord.Intents) -> None:
+        without_voice()
         super().__init__(intents=intents)
         self.settings = settings
         self.tree = app_commands.CommandTree(self)

@@ -15,7 +15,7 @@ import discord
 import yarl
 from aiohttp import web
 
-from adapters.discord.app import DiscordBridge, build_discord
+from adapters.discord.app import DiscordBridge, build_discord, without_voice
 from adapters.web.server import start_http
 from bot.config import Settings
 
@@ -93,7 +93,10 @@ async def probe(settings: Settings, *, permissions: bool) -> Probe:
     """Log in over REST only: who the bot is, whether it may read message content, and
     (with `permissions`) which guild permissions it lacks."""
     secret = token(settings)
-    client = discord.Client(intents=discord.Intents.none())
+    without_voice()
+    # REST only (no gateway), so intents do not matter; without `guilds` discord.py warns
+    # that state may be wrong, about a state this client never keeps.
+    client = discord.Client(intents=discord.Intents(guilds=True))
     result = Probe()
     try:
         await _login(client, secret, settings.discord_api_url)

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import reminders
+from bot import failures, reminders
 from bot.commands import SPECS, Declare
 from bot.domain.naming import channel_name
 from bot.domain.severity import Severity
@@ -296,10 +296,14 @@ async def _open_channel(
         log.warning("%s: another process took over opening the channel", incident_ref(number))
         return None
     except Exception as exc:
-        log.exception("%s: channel creation failed; rolling the declare back", incident_ref(number))
+        failure = failures.logged(
+            log, exc, "channel creation failed; rolling the declare back", incident_number=number
+        )
         await _forget(deps, incident_id, event_key)
+        # A platform's reason helps whoever reads it; anything else stays in the log.
+        why = failure.reason or f"an unexpected error (logged, ref `{failure.reference}`)"
         raise UserError(
-            f"Could not create the incident channel `{base}` on {deps.port.platform}: {exc}. "
+            f"Could not create the incident channel `{base}` on {deps.port.platform}: {why}. "
             "Nothing was recorded; try again."
         ) from exc
     return channel, held
