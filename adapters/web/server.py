@@ -2,6 +2,12 @@
 
 `warroom run` starts it for every platform on WARROOM_HTTP_HOST:WARROOM_HTTP_PORT;
 Slack's HTTP mode adds POST /slack/events to it (`extra_routes`). See docs/http.md.
+
+Hostile clients are answered, not served: an error aiohttp raises for a route (404, 405)
+is JSON like every other error; a request that is not valid HTTP (over-long or too many
+headers, a body that does not match its Content-Encoding) gets aiohttp's 400 and one
+WARNING line, not an ERROR traceback (`protocol.ClientErrorLog`); and a connection that
+has not sent a whole request head within `protocol.HEADER_TIMEOUT_S` is closed.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from adapters.web import hooks, metrics_page
+from adapters.web import hooks, metrics_page, protocol
 from bot.app import App
 from bot.config import Settings
 from bot.metrics import Counter
@@ -51,7 +57,7 @@ def _counting(requests: Counter) -> Middleware:
 
 def build_web_app(app: App, *, extra_routes: Iterable[web.RouteDef] = ()) -> web.Application:
     requests = metrics_page.http_requests()
-    web_app = web.Application(middlewares=[_counting(requests)])
+    web_app = web.Application(middlewares=[_counting(requests), protocol.json_errors])
     web_app[REQUESTS] = requests
     web_app.add_routes(hooks.routes(app))
     web_app.add_routes(metrics_page.handlers(app, requests))
@@ -64,7 +70,9 @@ async def start_http(
 ) -> tuple[web.AppRunner, int]:
     """Listen on the configured address; return the runner and the port bound (useful
     with WARROOM_HTTP_PORT=0). Raises `HttpBindError` when the address is unavailable."""
-    runner = web.AppRunner(build_web_app(app, extra_routes=extra_routes), access_log=None)
+    runner = web.AppRunner(
+        build_web_app(app, extra_routes=extra_routes), access_log=None, **protocol.handler_args()
+    )
     await runner.setup()
     host, port = settings.http_host, settings.http_port
     try:
