@@ -7,6 +7,7 @@ and forms become commands first (`bot/interactions.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -32,7 +33,8 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.interactions import button_command, modal_command
+from bot.interactions import button_command, button_incident, modal_command
+from bot.limits import fit_reply
 from bot.port import ChannelRef, ChatError, Outcome, RichMessage
 from bot.reactions import DEFAULT_REACTIONS, ReactionAction, emoji_key, emoji_label
 from bot.sanitize import clean_event
@@ -83,6 +85,8 @@ class Bot:
         # anything reads it: no forged mention token, no lone surrogate (bot/sanitize.py).
         event = clean_event(event)
         outcome, result = await self._handle(event)
+        if outcome.reply is not None:  # every reply fits MAX_REPLY (bot/limits.py)
+            outcome = dataclasses.replace(outcome, reply=fit_reply(outcome.reply))
         if isinstance(event, COMMANDS):
             self.deps.metrics.commands.inc("duplicate" if outcome.duplicate else result)
         return outcome
@@ -186,9 +190,10 @@ class Bot:
         match command:
             case cmd.Help(topic=topic):
                 return Outcome(reply=queries.show_help(deps, topic).reply)
-            case cmd.ListIncidents():
+            case cmd.ListIncidents(page=number):
                 async with deps.db.reader() as tx:
-                    return Outcome(reply=(await queries.list_incidents(tx, deps)).reply)
+                    listing = await queries.list_incidents(tx, deps, number=number)
+                    return Outcome(reply=listing.reply)
             case cmd.Declare():
                 plan = await declare.plan(deps, command, actor)
                 return await self._transact(
@@ -234,10 +239,10 @@ class Bot:
                     )
                 case cmd.CompleteTask(number=number):
                     return await records.complete_task(tx, deps, incident, actor, number=number)
-                case cmd.ListTasks():
-                    return await records.list_tasks(tx, deps, incident)
-                case cmd.ShowTimeline():
-                    return await records.show_timeline(tx, deps, incident)
+                case cmd.ListTasks(page=number):
+                    return await records.list_tasks(tx, deps, incident, number=number)
+                case cmd.ShowTimeline(page=number):
+                    return await records.show_timeline(tx, deps, incident, number=number)
                 case cmd.Resolve(summary=summary):
                     return await life.resolve(tx, deps, incident, actor, summary=summary)
                 case cmd.Reopen():
@@ -372,10 +377,10 @@ class Bot:
             return command  # the button opens a form
         # A button on a copy outside the incident channel (an escalated reminder in the
         # announcement channel) acts on the incident it names.
-        number = event.value.partition(":")[0]
-        if number.isdecimal():
+        number = button_incident(event.value)
+        if number is not None:
             async with self.deps.db.reader() as tx:
-                row = await repo.incident_by_number(tx, number=int(number))
+                row = await repo.incident_by_number(tx, number=number)
             if row is not None and row.channel_id and row.channel_id != actor.channel.id:
                 channel = ChannelRef(row.channel_id, row.channel_name or "")
                 actor = Actor(user=actor.user, channel=channel, at=actor.at)

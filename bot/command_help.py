@@ -28,11 +28,13 @@ SPECS: dict[str, Spec] = {
             "declare an incident and open its channel",
             False,
             "Without a level the playbook's matrix (--impact/--urgency) or the default "
-            "level applies. Without --playbook the playbooks' match rules choose.",
+            "level applies. Without --playbook the playbooks' match rules choose. "
+            "Everything after a bare `--` is title, even words that start with `--`.",
             (
                 "declare SEV2 Checkout errors",
                 "declare Login down --impact high --urgency high",
                 "declare SEV1 Leaked API key --playbook security-incident --private",
+                "declare SEV2 --playbook default -- --force push broke main",
             ),
         ),
         Spec("sev", "sev <level>", "set the severity", True, "", ("sev SEV1",)),
@@ -97,8 +99,22 @@ SPECS: dict[str, Spec] = {
             "",
             ("task add Check the CDN logs @dave", "task done 1"),
         ),
-        Spec("tasks", "tasks", "list the incident's tasks", True),
-        Spec("timeline", "timeline", "show the timeline", True),
+        Spec(
+            "tasks",
+            "tasks [page]",
+            "list the incident's tasks, 20 to a page",
+            True,
+            "",
+            ("tasks", "tasks 2"),
+        ),
+        Spec(
+            "timeline",
+            "timeline [page]",
+            "show the timeline, newest 20 entries first; page 2 is the 20 before them",
+            True,
+            "",
+            ("timeline", "timeline 2"),
+        ),
         Spec(
             "resolve",
             "resolve [summary]",
@@ -123,7 +139,7 @@ SPECS: dict[str, Spec] = {
             "compile the timeline into a postmortem draft (posted as a file where possible)",
             True,
         ),
-        Spec("list", "list", "list open incidents", False),
+        Spec("list", "list [page]", "list open incidents, 15 to a page", False, "", ("list 2",)),
         Spec("help", "help [subcommand]", "show help", False, "", ("help declare",)),
     )
 }

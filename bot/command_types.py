@@ -69,12 +69,12 @@ class CompleteTask:
 
 @dataclass(frozen=True, slots=True)
 class ListTasks:
-    pass
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ShowTimeline:
-    pass
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Reopen:
 
 @dataclass(frozen=True, slots=True)
 class ListIncidents:
-    pass
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)

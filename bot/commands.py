@@ -34,9 +34,11 @@ from bot.command_types import (
     Snooze,
     name_of,
 )
-from bot.domain.durations import parse_duration
+from bot.domain.durations import DurationTooLong, parse_duration
 from bot.domain.suggest import closest
+from bot.domain.text import strip_edges
 from bot.errors import UserError
+from bot.limits import MAX_INPUT
 
 __all__ = [
     "ALIASES",
@@ -63,19 +65,42 @@ __all__ = [
     "ShowTimeline",
     "Snooze",
     "Spec",
+    "check_length",
     "help_spec",
     "is_user_ref",
     "name_of",
     "needs_incident",
     "parse",
+    "parse_number",
 ]
 
 _USER = re.compile(r"^(<@!?[A-Za-z0-9._-]+(\|[^>]*)?>|@[\w.\-]+)$")
 _SEVERITY_LIKE = re.compile(r"^(sev|p)\d+$", re.IGNORECASE)
 _MAX_NUMBER = 2**31 - 1  # the largest number an INTEGER column holds on every backend
+_MAX_DIGITS = len(str(_MAX_NUMBER))
+END_OF_OPTIONS = "--"
 
 
 # --- parsing --------------------------------------------------------------------------
+
+
+def check_length(text: str, what: str = "That command") -> None:
+    """Refuse text over `MAX_INPUT` characters, before anything parses it."""
+    if len(text) > MAX_INPUT:
+        raise UserError(
+            f"{what} is {len(text):,} characters long; the limit is {MAX_INPUT:,}. "
+            "Nothing was changed."
+        )
+
+
+def parse_number(word: str) -> int | None:
+    """A number such as a task's or a page's (`3`, `#3`), or None. At most ten digits
+    reach `int()`, and the result fits an INTEGER column."""
+    digits = word.removeprefix("#")
+    if not digits.isdecimal() or len(digits) > _MAX_DIGITS:
+        return None
+    number = int(digits)
+    return number if 0 < number <= _MAX_NUMBER else None
 
 
 def is_user_ref(word: str) -> bool:
@@ -112,12 +137,18 @@ _DECLARE_BOOL_FLAGS = ("--private", "--drill")
 
 
 def _parse_declare(spec: Spec, words: list[str], severity_names: list[str]) -> Declare:
+    """Flags anywhere; the first word may be a level; the other words are the title.
+    After a bare `--` every word is title, even one that starts with `--`."""
     values: dict[str, str] = {}
     bools: set[str] = set()
     title_words: list[str] = []
+    literal: list[str] = []
     i = 0
     while i < len(words):
         w = words[i]
+        if w == END_OF_OPTIONS:
+            literal = words[i + 1 :]
+            break
         if w.startswith("--"):
             flag = w.split("=", 1)[0].lower()
             inline = w.split("=", 1)[1] if "=" in w else None
@@ -137,7 +168,8 @@ def _parse_declare(spec: Spec, words: list[str], severity_names: list[str]) -> D
             else:
                 raise _err(
                     spec,
-                    f"`{flag}` is not a declare option.",
+                    f"`{flag}` is not a declare option. To start a title word with `--`, "
+                    "put the title after a bare `--`: `declare SEV2 -- --force push failed`.",
                     closest(flag, _DECLARE_VALUE_FLAGS + _DECLARE_BOOL_FLAGS),
                 )
         else:
@@ -155,6 +187,7 @@ def _parse_declare(spec: Spec, words: list[str], severity_names: list[str]) -> D
                 usage=" | ".join(severity_names),
                 suggestion=closest(first, severity_names),
             )
+    title_words += literal
     if not title_words:
         raise _err(spec, "`declare` needs a title.")
     for flag in ("--commander", "--comms"):
@@ -189,10 +222,10 @@ def _parse_task(spec: Spec, words: list[str]) -> Command:
             raise _err(spec, "`task add` needs the task's text.")
         return AddTask(text=" ".join(rest), owner=owner)
     if verb in ("done", "complete", "close"):
-        digits = rest[0].lstrip("#") if len(rest) == 1 else ""
-        if not digits.isdecimal() or int(digits) > _MAX_NUMBER:
+        number = parse_number(rest[0]) if len(rest) == 1 else None
+        if number is None:
             raise _err(spec, "`task done` needs a task number, like `task done 2`.")
-        return CompleteTask(number=int(digits))
+        return CompleteTask(number=number)
     raise _err(spec, f"`task {verb}` is not a task command.", closest(verb, ["add", "done"]))
 
 
@@ -204,6 +237,8 @@ def _parse_snooze(spec: Spec, words: list[str]) -> Snooze:
         raise _err(spec, "`snooze` needs one duration, like `snooze 30m`.")
     try:
         delta = parse_duration(words[0])
+    except DurationTooLong:
+        raise _err(spec, "You can snooze reminders for at most 24h.") from None
     except ValueError:
         raise _err(
             spec, f"`{words[0]}` is not a duration; use minutes or hours like 30m or 1h."
@@ -230,12 +265,35 @@ def _parse_comms(spec: Spec, words: list[str]) -> RenderComms:
     return RenderComms(template=rest[0] if rest else None, post=post)
 
 
+def _page(spec: Spec, words: list[str]) -> int:
+    """The optional page number of a paged listing (`list 2`); the first page is 1."""
+    if not words:
+        return 1
+    number = parse_number(words[0]) if len(words) == 1 else None
+    if number is None:
+        raise _err(
+            spec,
+            f"`{spec.name}` takes at most a page number, like `{spec.name} 2`; "
+            f"got `{' '.join(words)}`.",
+        )
+    return number
+
+
 def parse(text: str, *, severity_names: list[str]) -> Command:
-    """Parse the text after `/incident`. Raises `UserError` with usage and suggestions."""
-    stripped = text.strip()
-    if not stripped:
+    """Parse the text after `/incident`. Raises `UserError` with usage and suggestions.
+
+    The length is checked first (`MAX_INPUT`); every step after it is linear in the
+    text. Any whitespace (a tab, a newline, a non-breaking space) separates words."""
+    check_length(text)
+    head, *more = text.split(maxsplit=1) or [""]
+    rest = more[0] if more else ""
+    head = strip_edges(head)  # a zero-width space or a byte-order mark glued to it
+    if not head:
+        if rest:
+            raise UserError(
+                "That command starts with invisible characters.", usage="/incident help"
+            )
         return Help()
-    head, _, rest = stripped.partition(" ")
     words = rest.split()
     name = ALIASES.get(head.lower(), head.lower())
     spec = SPECS.get(name)
@@ -285,19 +343,16 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
         case "task":
             return _parse_task(spec, words)
         case "tasks":
-            _no_args(spec, words)
-            return ListTasks()
+            return ListTasks(page=_page(spec, words))
         case "timeline":
-            _no_args(spec, words)
-            return ShowTimeline()
+            return ShowTimeline(page=_page(spec, words))
         case "resolve":
             return Resolve(summary=rest.strip())
         case "reopen":
             _no_args(spec, words)
             return Reopen()
         case "list":
-            _no_args(spec, words)
-            return ListIncidents()
+            return ListIncidents(page=_page(spec, words))
         case _:
             if len(words) > 1:
                 raise _err(spec, "`help` takes at most one subcommand.")

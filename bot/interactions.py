@@ -25,9 +25,9 @@ def button_command(event: ButtonPressed, actor: Actor) -> cmd.Command | Outcome:
         case "incident.take_comms":
             command = cmd.AssignRole(role="comms", user=mention)
         case "incident.resolve":
-            return Outcome(modal="resolve", modal_context={"incident": event.value})
+            return Outcome(modal="resolve", modal_context={"incident": _incident(event.value)})
         case "incident.post_update":
-            return Outcome(modal="update", modal_context={"incident": event.value})
+            return Outcome(modal="update", modal_context={"incident": _incident(event.value)})
         case "incident.snooze":
             _, _, wait = event.value.partition(":")
             command = cmd.parse(f"snooze {wait or '30m'}", severity_names=[])
@@ -36,8 +36,21 @@ def button_command(event: ButtonPressed, actor: Actor) -> cmd.Command | Outcome:
     return command
 
 
+def button_incident(value: str) -> int | None:
+    """The incident number a button's value starts with (`7` or `7:30m`), if any."""
+    return cmd.parse_number(value.partition(":")[0])
+
+
+def _incident(value: str) -> str:
+    number = button_incident(value)
+    return str(number) if number is not None else ""
+
+
 def modal_command(event: ModalSubmitted) -> cmd.Command:
+    """The form's command. Each value is checked for length before anything reads it."""
     v = event.values
+    for name, value in v.items():
+        cmd.check_length(value, f"The form's `{name}` field")
     match event.modal_id:
         case "declare":
             return cmd.Declare(

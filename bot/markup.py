@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from bot.sanitize import clean_text
 
-_OPEN = "\x02"
-_CLOSE = "\x03"
-_TOKEN = re.compile(f"{_OPEN}([@#])([^{_CLOSE}]*){_CLOSE}")
+TOKEN_OPEN = "\x02"
+TOKEN_CLOSE = "\x03"
+_TOKEN = re.compile(f"{TOKEN_OPEN}([@#])([^{TOKEN_CLOSE}]*){TOKEN_CLOSE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +24,11 @@ class Mention:
 
 
 def mention(user_id: str) -> str:
-    return f"{_OPEN}@{user_id}{_CLOSE}"
+    return f"{TOKEN_OPEN}@{user_id}{TOKEN_CLOSE}"
 
 
 def channel_link(channel_id: str) -> str:
-    return f"{_OPEN}#{channel_id}{_CLOSE}"
+    return f"{TOKEN_OPEN}#{channel_id}{TOKEN_CLOSE}"
 
 
 def clean_user_text(text: str) -> str:

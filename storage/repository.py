@@ -131,13 +131,23 @@ async def incident_by_id(
     return await session.get(Incident, incident_id)
 
 
-async def open_incidents(session: AsyncSession) -> Sequence[Incident]:
+async def open_incidents(
+    session: AsyncSession, *, limit: int | None = None, offset: int = 0
+) -> Sequence[Incident]:
+    """Open incidents by number; `limit` and `offset` give one page of them."""
     stmt = (
         select(Incident)
         .where(col(Incident.status).in_(OPEN_STATUSES))
         .order_by(col(Incident.number))
+        .offset(offset)
+        .limit(limit)
     )
     return (await session.exec(stmt)).all()
+
+
+async def count_open_incidents(session: AsyncSession) -> int:
+    stmt = select(func.count()).where(col(Incident.status).in_(OPEN_STATUSES))
+    return int((await session.exec(stmt)).one())
 
 
 async def all_incidents(session: AsyncSession) -> Sequence[Incident]:
@@ -294,10 +304,28 @@ async def timeline(session: AsyncSession, *, incident_id: int) -> Sequence[Timel
     return (await session.exec(stmt)).all()
 
 
-async def count_timeline(session: AsyncSession, *, incident_id: int, kind: str) -> int:
-    stmt = select(func.count()).where(
-        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == kind
+async def latest_timeline(
+    session: AsyncSession, *, incident_id: int, limit: int, offset: int = 0
+) -> Sequence[TimelineEntry]:
+    """One page of the timeline counted from its newest entry, in time order: the
+    `limit` entries before the newest `offset`."""
+    stmt = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(col(TimelineEntry.at).desc(), col(TimelineEntry.id).desc())
+        .offset(offset)
+        .limit(limit)
     )
+    return list(reversed((await session.exec(stmt)).all()))
+
+
+async def count_timeline(
+    session: AsyncSession, *, incident_id: int, kind: str | None = None
+) -> int:
+    """The incident's timeline entries, or those of one kind."""
+    stmt = select(func.count()).where(TimelineEntry.incident_id == incident_id)
+    if kind is not None:
+        stmt = stmt.where(TimelineEntry.kind == kind)
     return int((await session.exec(stmt)).one())
 
 

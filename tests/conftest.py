@@ -31,6 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
     fuzz_profiles.register()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in fuzz_profiles.summary_lines():
+        terminalreporter.write_line(line)
+
+
 # The database chosen by a test's `db_url` variant, by the test's tmp_path.
 _DATABASES: dict[Path, str] = {}
 

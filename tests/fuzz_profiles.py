@@ -10,6 +10,7 @@ bench/, not in test assertions.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, settings
 
@@ -36,3 +37,11 @@ def register() -> str:
 
 def is_long() -> bool:
     return (os.environ.get(ENV) or "ci") == "long"
+
+
+# Figures the property tests ran (commands, failures, time), printed after the run.
+REPORTS: list[Callable[[], str]] = []
+
+
+def summary_lines() -> list[str]:
+    return [line for line in (report() for report in REPORTS) if line]

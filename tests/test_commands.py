@@ -182,7 +182,8 @@ def test_declare_syntax_errors_show_the_declare_usage(text, message):
 
 def test_declare_misspelt_flag_suggests_the_real_one():
     err = error("declare Disk full --privat")
-    assert err.message == "`--privat` is not a declare option."
+    assert err.message.startswith("`--privat` is not a declare option. ")
+    assert "put the title after a bare `--`" in err.message
     assert err.suggestion == "--private"
     assert err.usage == DECLARE_USAGE
 
@@ -197,7 +198,7 @@ def test_declare_more_flag_typos(flag, suggestion):
 
 def test_declare_unknown_flag_with_a_value_is_named_without_the_value():
     err = error("declare x --flag=value")
-    assert err.message == "`--flag` is not a declare option."
+    assert err.message.startswith("`--flag` is not a declare option.")
 
 
 @pytest.mark.parametrize("flag", ["--private=false", "--drill=no", "--private=yes"])
@@ -259,10 +260,15 @@ def test_declare_severity_like_words_follow_the_configured_names():
         ("task done ²", "task", "`task done` needs a task number, like `task done 2`."),
         ("escalate now", "escalate", "`escalate` takes no arguments, got `now`."),
         ("deescalate 2", "deescalate", "`deescalate` takes no arguments, got `2`."),
-        ("list all", "list", "`list` takes no arguments, got `all`."),
-        ("ls open x", "list", "`list` takes no arguments, got `open x`."),
-        ("tasks open", "tasks", "`tasks` takes no arguments, got `open`."),
-        ("timeline 50", "timeline", "`timeline` takes no arguments, got `50`."),
+        ("list all", "list", "`list` takes at most a page number, like `list 2`; got `all`."),
+        ("ls 1 2", "list", "`list` takes at most a page number, like `list 2`; got `1 2`."),
+        ("list 0", "list", "`list` takes at most a page number, like `list 2`; got `0`."),
+        ("tasks open", "tasks", "`tasks` takes at most a page number, like `tasks 2`; got `open`."),
+        (
+            "timeline " + "9" * 3000,
+            "timeline",
+            "`timeline` takes at most a page number, like `timeline 2`; got `" + "9" * 99 + "…`.",
+        ),
         ("reopen now", "reopen", "`reopen` takes no arguments, got `now`."),
         ("help a b", "help", "`help` takes at most one subcommand."),
     ],

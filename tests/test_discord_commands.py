@@ -126,8 +126,9 @@ def test_options_rebuild_the_grammar_text() -> None:
     assert text("sev", level="SEV1") == "sev SEV1"
     assert (
         text("declare", title="Leak", severity="SEV1", playbook="x", private=True, drill=False)
-        == "declare SEV1 Leak --playbook x --private"
+        == "declare SEV1 --playbook x --private -- Leak"
     )
+    assert text("declare", title="--force push broke main") == "declare -- --force push broke main"
     assert text("comms", user=gw.UserId("42")) == "comms <@42>"
     assert text("comms", template="notice", post=True) == "comms notice --post"
     assert text("task_add", text="Check logs", owner=gw.UserId("7")) == "task add Check logs <@7>"

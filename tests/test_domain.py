@@ -343,8 +343,7 @@ def test_key_times_are_measured_from_the_declaration():
 
 def test_slugify_lowercases_and_collapses_punctuation():
     assert slugify("Checkout Errors: EU/US!!") == "checkout-errors-eu-us"
-    assert slugify("  --Café  down-- ") == "caf-down"
-    assert slugify("🔥🔥") == ""
+    assert slugify("  --Café  down-- ") == "cafe-down"
 
 
 def test_channel_name_from_template():

@@ -56,7 +56,14 @@ def test_a_card_becomes_header_section_fields_actions_and_context():
 
 @pytest.mark.parametrize(
     "typed",
-    ["<!channel> db down", "<!here> & <!everyone>", "ping <@U999> now", "<#C1|general>", "a > b"],
+    [
+        "<!channel> db down",
+        "<!here> & <!everyone>",
+        "ping <@U999> now",
+        "<#C1|general>",
+        "a > b",
+        "@here @channel and @everyone, ask @bob",
+    ],
 )
 def test_typed_text_is_escaped_everywhere_so_nobody_is_pinged(typed):
     message = RichMessage(
@@ -68,9 +75,10 @@ def test_typed_text_is_escaped_everywhere_so_nobody_is_pinged(typed):
     )
     out = render.render(message)
     dumped = all_text(out)
-    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U999>", "<#C1"):
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U999>", "<#C1", "@here", "@bob"):
         assert raw not in dumped
     escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("@", "@\u2060")  # a word joiner: Slack parses no `@word`
     assert out["blocks"][1]["text"]["text"] == escaped
     assert escaped in out["text"]
 
@@ -83,7 +91,7 @@ def test_escaping_happens_exactly_once():
 def test_only_core_tokens_become_mentions():
     text = f"{markup.mention('U1')} made <@U2> commander; see {markup.channel_link('C3')}"
     section = render.blocks(RichMessage(text=text))[0]
-    assert section["text"]["text"] == "<@U1> made &lt;@U2&gt; commander; see <#C3>"
+    assert section["text"]["text"] == "<@U1> made &lt;@\u2060U2&gt; commander; see <#C3>"
 
 
 def test_bold_and_strike_become_slack_mrkdwn_across_a_mention():

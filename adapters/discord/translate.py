@@ -112,20 +112,28 @@ def _option_value(option: Payload) -> str:
     return "" if value is None else str(value).strip()
 
 
+# Options whose value is all text: they go last, after a bare `--`, so that none of
+# their words is read as a flag or a severity (a title "--force push broke main").
+LITERAL = {"declare": "title"}
+
+
 def subcommand_text(name: str, options: list[Payload]) -> str:
     """A group subcommand and its options as grammar text: `sev` with `level:SEV1` is
     `sev SEV1`; `declare` with `title`, `playbook` and `private` is
-    `declare <title> --playbook <p> --private`."""
+    `declare --playbook <p> --private -- <title>`."""
     values = {str(o.get("name", "")): o for o in options if isinstance(o, Mapping)}
     words, positional, flags, bools = SUBCOMMANDS.get(name, (name.replace("_", " "), (), (), ()))
+    literal = LITERAL.get(name, "")
     out = [words]
-    out += [_option_value(values[n]) for n in positional if n in values]
+    out += [_option_value(values[n]) for n in positional if n in values and n != literal]
     for flag in flags:
         if flag in values and _option_value(values[flag]):
             out += [f"--{flag}", _option_value(values[flag])]
     out += [f"--{flag}" for flag in bools if flag in values and values[flag].get("value")]
     known = {*positional, *flags, *bools}
     out += [_option_value(o) for n, o in values.items() if n not in known]
+    if literal in values and _option_value(values[literal]):
+        out += ["--", _option_value(values[literal])]
     return " ".join(w for w in out if w).strip()
 
 

@@ -1,8 +1,9 @@
 """RichMessage -> Slack Block Kit (blocks + a `text` fallback).
 
-Every plain run of text is escaped exactly once (`&` `<` `>`), so nothing a user typed
-(`<!channel>`, `<!here>`, `<@U123>`) can ping anyone or break the markup. Only the core's
-mention tokens (`bot.markup`) become real mentions: `<@U…>` and `<#C…>`.
+Every plain run of text is escaped exactly once (`&` `<` `>`, and an invisible word
+joiner after an `@` that starts a word), so nothing a user typed (`<!channel>`, `<!here>`,
+`<@U123>`, `@here`) can ping anyone or break the markup. Only the core's mention tokens
+(`bot.markup`) become real mentions: `<@U…>` and `<#C…>`.
 
 Colour: Block Kit blocks have no colour, and wrapping blocks in a legacy attachment to get
 a colour bar changes how messages are stored, updated and read back, so `RichMessage.colour`
@@ -34,11 +35,15 @@ Block = dict[str, Any]
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _STRIKE = re.compile(r"~~(.+?)~~", re.DOTALL)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+WORD_JOINER = "\u2060"  # invisible, and keeps `@` from starting a mention
+_AT_WORD = re.compile(r"@(?=\w)")
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, escaped once."""
-    return text.translate(_ESCAPES)
+    """Slack's three control characters, escaped once; and a word joiner after every `@`
+    that starts a word, so that Slack's automatic parsing of mrkdwn (`@channel`,
+    `@here`, `@everyone`, `@name`) finds no mention in anything a user typed."""
+    return _AT_WORD.sub("@" + WORD_JOINER, text.translate(_ESCAPES))
 
 
 def to_mrkdwn(text: str) -> str:

@@ -6,20 +6,37 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-_PART = re.compile(r"(\d+)\s*([smhd])")
+# A duration is at most `_MAX_TEXT` characters, and both patterns run in one linear pass
+# (each run of digits must end in a unit, so nothing backtracks more than once).
+_MAX_TEXT = 32
+_DURATION = re.compile(r"(?:[0-9]+[smhd])+")
+_PART = re.compile(r"([0-9]+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Longer than any reminder, snooze or checklist step; far inside what timedelta holds.
+MAX_DURATION = timedelta(days=366)
+
+
+class DurationTooLong(ValueError):
+    """A well-formed duration longer than `MAX_DURATION`."""
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """`15m`, `1h30m`, `90s`, `2d` -> timedelta; `none`/`off` -> None. ValueError otherwise."""
+    """`15m`, `1h30m`, `90s`, `2d` -> timedelta; `none`/`off` -> None. ValueError otherwise
+    (`DurationTooLong` for one longer than `MAX_DURATION`)."""
     raw = text.strip().lower().replace(" ", "")
     if raw in {"none", "off", "never", "-"}:
         return None
-    if not raw or _PART.sub("", raw):
-        raise ValueError(f"{text!r} is not a duration like 15m, 1h or 1h30m")
-    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(raw))
+    shown = raw if len(raw) <= _MAX_TEXT else raw[:_MAX_TEXT] + "…"
+    if len(raw) > _MAX_TEXT or not _DURATION.fullmatch(raw):
+        raise ValueError(f"{shown!r} is not a duration like 15m, 1h or 1h30m")
+    limit = int(MAX_DURATION.total_seconds())
+    seconds = 0
+    for digits, unit in _PART.findall(raw):
+        seconds += int(digits) * _UNITS[unit]  # at most 31 digits: int() is instant
+        if seconds > limit:
+            raise DurationTooLong(f"{shown!r} is longer than {humanize(MAX_DURATION)}")
     if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
+        raise ValueError(f"{shown!r} must be longer than zero")
     return timedelta(seconds=seconds)
 
 

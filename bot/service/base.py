@@ -12,11 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.domain.severity import SeverityScale
 from bot.errors import UserError
+from bot.locks import KeyedLocks
 from bot.metrics import Metrics
 from bot.playbook import Playbook
 from bot.playbooks import PlaybookSet
 from bot.port import ChannelRef, ChatPort, RichMessage, UserRef
 from bot.render import Renderer
+from bot.sanitize import clean_value
 from bot.summaries import ExtractiveSummarizer, Summarizer
 from bot.views import IncidentView, build_view
 from storage import repository as repo
@@ -46,6 +48,8 @@ class Deps:
     # How summaries and read-ins are written; a language-model backend would plug in here.
     summarizer: Summarizer = field(default_factory=ExtractiveSummarizer)
     metrics: Metrics = field(default_factory=Metrics)
+    # One incident's card, announcement and topic are refreshed one at a time here.
+    surface_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     def playbook_for(self, incident: Incident) -> Playbook | None:
         return self.playbooks.by_name.get(incident.playbook)
@@ -92,8 +96,15 @@ async def load_view(
     return build_view(incident, playbook=deps.playbook_for(incident), roles=roles, tasks=tasks)
 
 
-async def resolve_user(deps: Deps, ref: str) -> UserRef:
+async def lookup_user(deps: Deps, ref: str) -> UserRef | None:
+    """The platform's user for `ref`, or None. The display name the platform returns is
+    text a person chose, so it goes through the one sanitiser like inbound text."""
     user = await deps.port.resolve_user(ref=ref)
+    return clean_value(user) if user is not None else None
+
+
+async def resolve_user(deps: Deps, ref: str) -> UserRef:
+    user = await lookup_user(deps, ref)
     if user is None:
         raise UserError(f"I can't find the user `{ref}` on {deps.port.platform}.")
     return user

@@ -22,6 +22,7 @@ from bot import failures, reminders
 from bot.commands import SPECS, Declare
 from bot.domain.naming import channel_name
 from bot.domain.severity import Severity
+from bot.domain.text import has_visible
 from bot.domain.timeline import EventKind
 from bot.errors import UserError
 from bot.markup import clean_user_text
@@ -32,7 +33,7 @@ from bot.port import (
     UserRef,
 )
 from bot.service import opening, spreading
-from bot.service.base import Actor, Deps, Result, load_view, resolve_user
+from bot.service.base import Actor, Deps, Result, load_view, lookup_user, resolve_user
 from bot.service.opening import MAX_NAME_ATTEMPTS as MAX_NAME_ATTEMPTS
 from bot.views import incident_ref
 from storage import repository as repo
@@ -68,6 +69,12 @@ async def plan(deps: Deps, command: Declare, actor: Actor) -> Plan:
     title = " ".join(clean_user_text(command.title).split())
     if not title:
         raise UserError("`declare` needs a title.", usage=SPECS["declare"].usage)
+    if not has_visible(title):
+        raise UserError(
+            "The title has no visible characters (only zero-width, direction or other "
+            "invisible characters); give a title people can read.",
+            usage=SPECS["declare"].usage,
+        )
     if len(title) > MAX_TITLE:
         raise UserError(f"The title is {len(title)} characters; keep it under {MAX_TITLE}.")
     explicit = deps.severities.get(command.severity) if command.severity else None
@@ -108,14 +115,14 @@ async def people(
         if ref and not actor.system:
             roles[key] = await resolve_user(deps, ref)
         elif ref:  # an alert rule's assignee: a typo must not lose the incident
-            found = await deps.port.resolve_user(ref=ref)
+            found = await lookup_user(deps, ref)
             if found is not None:
                 roles[key] = found
             else:
                 log.warning("alert rule: %s %r is not a known user", key, ref)
     for key, spec in playbook.roles.items():
         if key not in roles and spec.default_assignee:
-            user = await deps.port.resolve_user(ref=spec.default_assignee)
+            user = await lookup_user(deps, spec.default_assignee)
             if user is not None:
                 roles[key] = user
             else:
@@ -130,7 +137,7 @@ async def people(
         roles.setdefault(COMMS, actor.user)
     responders = []
     for ref in playbook.responders:
-        user = await deps.port.resolve_user(ref=ref)
+        user = await lookup_user(deps, ref)
         if user is not None:
             responders.append(user)
     return roles, responders

@@ -28,6 +28,7 @@ from sqlalchemy import case, func, or_, update
 from bot.domain.naming import with_suffix
 from bot.domain.timeline import EventKind
 from bot.port import Capability, ChannelNameTaken, ChannelRef, ChatError
+from bot.sanitize import clean_value
 from bot.service.base import Deps
 from storage import repository as repo
 from storage.tables import DueItem, Incident
@@ -101,7 +102,9 @@ async def create(
         name = base if attempt == 0 else with_suffix(base, attempt)
         held = await _intend(deps, incident_id, name=name, held=held)
         try:
-            return await deps.port.create_channel(name=name, private=private), held
+            # The name as the platform spells it is text from outside: cleaned.
+            channel = await deps.port.create_channel(name=name, private=private)
+            return clean_value(channel), held
         except ChannelNameTaken:
             continue
     raise ChatError(

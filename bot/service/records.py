@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,9 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import reminders
 from bot.describe import describe
 from bot.domain.status import Status
+from bot.domain.text import has_visible
 from bot.domain.timeline import EventKind
 from bot.errors import UserError
+from bot.limits import shorten
 from bot.markup import clean_user_text
+from bot.paging import ROW_TEXT, TASKS_PAGE, TIMELINE_PAGE, page
 from bot.port import RichMessage
 from bot.service import notices, surfaces
 from bot.service.base import Actor, Deps, Result, load_view, resolve_user, touch
@@ -22,13 +26,19 @@ from storage.repository import Executor, IncidentKey
 from storage.tables import Incident, Task
 
 MAX_TEXT = 3000
-TIMELINE_SHOWN = 50
+# A timeline line: the entry's wording plus up to ROW_TEXT characters of what was said.
+TIMELINE_LINE = ROW_TEXT + 30
 
 
 def _text(text: str, what: str) -> str:
     cleaned = clean_user_text(text).strip()
     if not cleaned:
         raise UserError(f"The {what} is empty.")
+    if not has_visible(cleaned):
+        raise UserError(
+            f"The {what} has no visible characters (only zero-width, direction or other "
+            "invisible characters)."
+        )
     if len(cleaned) > MAX_TEXT:
         raise UserError(f"The {what} is {len(cleaned)} characters; the limit is {MAX_TEXT}.")
     return cleaned
@@ -176,9 +186,22 @@ async def complete_task(
     return Result(effects=[notices.post(deps, incident, message, "announce the finished task")])
 
 
-async def list_tasks(tx: AsyncSession, deps: Deps, incident: Incident) -> Result:
+async def list_tasks(
+    tx: AsyncSession, deps: Deps, incident: Incident, *, number: int = 1
+) -> Result:
+    """Page `number` of the incident's tasks, `TASKS_PAGE` to a page, by task number."""
     view = await load_view(tx, deps, incident, with_tasks=True)
-    return Result(reply=deps.renderer.message("tasks", incident=view))
+    command = f"/{deps.options.command_name} tasks"
+    shown = page(number, size=TASKS_PAGE, total=len(view.tasks), what="tasks", command=command)
+    tasks = [
+        dataclasses.replace(t, text=shorten(t.text, ROW_TEXT))
+        for t in view.tasks[shown.offset : shown.offset + shown.size]
+    ]
+    return Result(
+        reply=deps.renderer.message(
+            "tasks", incident=view, tasks=tasks, page=shown, command=command
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,18 +210,28 @@ class TimelineLine:
     line: str
 
 
-async def show_timeline(tx: AsyncSession, deps: Deps, incident: Incident) -> Result:
+async def show_timeline(
+    tx: AsyncSession, deps: Deps, incident: Incident, *, number: int = 1
+) -> Result:
+    """Page `number` of the timeline, counted back from the newest entry: page 1 is the
+    latest `TIMELINE_PAGE` entries, page 2 the ones before them."""
     assert incident.id is not None
-    entries = await repo.timeline(tx, incident_id=incident.id)
-    shown = entries[-TIMELINE_SHOWN:]
+    total = await repo.count_timeline(tx, incident_id=incident.id)
+    command = f"/{deps.options.command_name} timeline"
+    shown = page(number, size=TIMELINE_PAGE, total=total, what="the timeline", command=command)
+    entries = await repo.latest_timeline(
+        tx, incident_id=incident.id, limit=shown.size, offset=shown.offset
+    )
     view = await load_view(tx, deps, incident)
-    lines = [TimelineLine(at=e.at, line=describe(e)) for e in shown]
+    lines = [TimelineLine(at=e.at, line=shorten(describe(e), TIMELINE_LINE)) for e in entries]
     return Result(
         reply=deps.renderer.message(
             "timeline",
             incident=view,
             entries=lines,
-            omitted=len(entries) - len(shown),
-            total=len(entries),
+            omitted=total - shown.offset - len(lines),
+            total=total,
+            page=shown,
+            command=command,
         )
     )

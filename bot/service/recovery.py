@@ -30,8 +30,9 @@ from sqlmodel import col, select
 
 from bot.domain.status import Status
 from bot.port import ChannelRef, ChatError, UserRef
+from bot.sanitize import clean_value
 from bot.service import declare, opening, spreading
-from bot.service.base import Actor, Deps
+from bot.service.base import Actor, Deps, lookup_user
 from bot.views import incident_ref
 from storage import repository as repo
 from storage.tables import Incident, Participant, TimelineEntry
@@ -117,7 +118,7 @@ async def _resume(deps: Deps, runner: EffectRunner, incident_id: int, held: date
     if incident.channel_id:  # it died while spreading the word
         channel = ChannelRef(incident.channel_id, incident.channel_name or "")
         how = f"finished setting up #{channel.name}"
-    elif intended and (found := await deps.port.find_channel(name=intended)) is not None:
+    elif intended and (found := await _find_channel(deps, intended)) is not None:
         channel = found
         await opening.record(deps, incident_id, channel, held=held, data={"adopted": True})
         how = f"adopted #{channel.name}, which the platform had already made"
@@ -161,6 +162,13 @@ async def _resume(deps: Deps, runner: EffectRunner, incident_id: int, held: date
     return True
 
 
+async def _find_channel(deps: Deps, name: str) -> ChannelRef | None:
+    """The platform's channel of that name; its name as the platform spells it is cleaned
+    like any other text from outside (`bot.sanitize`)."""
+    found = await deps.port.find_channel(name=name)
+    return clean_value(found) if found is not None else None
+
+
 async def _plan(deps: Deps, incident: Incident, roles: dict[str, UserRef]) -> declare.Plan:
     """The declare's plan again, from the database (responders re-resolved)."""
     playbook = deps.playbook_for(incident) or deps.playbooks.choose(
@@ -169,7 +177,7 @@ async def _plan(deps: Deps, incident: Incident, roles: dict[str, UserRef]) -> de
     severity = deps.severities.find(incident.severity) or deps.severities.default()
     responders = []
     for name in playbook.responders:
-        user = await deps.port.resolve_user(ref=name)
+        user = await lookup_user(deps, name)
         if user is not None:
             responders.append(user)
     return declare.Plan(

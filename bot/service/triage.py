@@ -91,16 +91,19 @@ async def escalate(
 
 
 def _stamp(incident: Incident, target: Status, actor: Actor) -> None:
-    if target == Status.IDENTIFIED and incident.identified_at is None:
-        incident.identified_at = actor.at
-    elif target == Status.MONITORING and incident.monitoring_at is None:
-        incident.monitoring_at = actor.at
-    elif target == Status.RESOLVED:
-        incident.resolved_at = actor.at
-    elif target == Status.CLOSED:
-        incident.closed_at = actor.at
-    elif target == Status.INVESTIGATING:
-        incident.resolved_at = None
+    """Milestones stay in order: a fix being monitored was also acknowledged, so moving
+    straight to monitoring stamps `identified_at` too (as resolving stamps both)."""
+    match target:
+        case Status.IDENTIFIED | Status.MONITORING:
+            incident.identified_at = incident.identified_at or actor.at
+            if target == Status.MONITORING:
+                incident.monitoring_at = incident.monitoring_at or actor.at
+        case Status.RESOLVED:
+            incident.resolved_at = actor.at
+        case Status.CLOSED:
+            incident.closed_at = actor.at
+        case Status.INVESTIGATING:
+            incident.resolved_at = None
 
 
 async def set_status(

@@ -1,0 +1,178 @@
+"""What the property-based command tests share: hostile `/incident` text, the mention
+check through both real renderers, the event loop's CPU time per command, and the
+figures a run reports.
+
+The text strategy mixes the grammar's own words (subcommands, levels, flags, users,
+durations, numbers) with the forms that broke it before: thousands of digits, control
+characters around a user id (`\\x02@U123\\x03`), lone surrogates, every kind of Unicode
+whitespace between words, zero-width and direction characters, raw platform mention
+syntax, and text of any kind.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from hypothesis import strategies as st
+
+from adapters.discord import render as discord_render
+from adapters.slack import render as slack_render
+from bot import markup
+from bot.command_help import ALIASES, SPECS
+from bot.port import RichMessage
+from tests import fuzz_profiles
+
+T = TypeVar("T")
+
+# The bound on one command's CPU time on the event loop's thread.
+MAX_LOOP_CPU_S = 0.1
+
+_FIXED = [
+    # levels, statuses, roles, playbooks, templates
+    "SEV1", "SEV2", "sev4", "SEV9", "P1", "2", "investigating", "identified", "monitoring",
+    "resolved", "closed", "done", "scribe", "commander", "comms", "default",
+    "security-incident", "customer-facing-outage", "customer_notice", "internal_update",
+    # subcommand words and flags
+    "add", "complete", "--playbook", "--private", "--drill", "--impact", "--urgency",
+    "high", "low", "--commander", "--comms", "--post", "--", "--force", "--playbook=default",
+    "--private=yes",
+    # numbers and durations
+    "#1", "1", "3", "0", "-1", "99999999999", "٣", "²", "30m", "1h30m", "0m", "90s",
+    "1000000000d", "9999999999999999999999999999999d", "none",
+    # people, real and forged
+    "@alice", "@bob", "<@UBOB>", "<@UBOB|bob>", "<@!42>", "@nobody", "\x02@UBOB\x03",
+    "\x02@U123\x03", "\x02#C001\x03", "<!here>", "<!channel>", "@here", "@everyone",
+    "<@&123>", "<#C1|general>", "<@123456789012345678>",
+    # characters that broke things, or could
+    "\ud800", "\udfff", "\ud83d", "\u200b", "\u202e", "\u2066", "\ufeff", "\u3164", "\u0301",
+    "**bold", "`code", "~~x~~", "&amp;", "&lt;", "x" * 199, "y" * 201,
+]  # fmt: skip
+_SEPARATORS = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u2028", " \u200b "]
+_RUNS = ["9", "x", "@", "<", "`", "*", "\u200b", "-", "#", "1h", "\x02", "é"]
+
+SUBCOMMANDS = sorted({*SPECS, *ALIASES})
+
+
+def _repeat(run: str, times: int) -> str:
+    return run * times
+
+
+word: st.SearchStrategy[str] = st.one_of(
+    st.sampled_from(_FIXED),
+    st.text(max_size=12),
+    st.builds(_repeat, st.sampled_from(_RUNS), st.integers(1, 20_000)),
+)
+separator = st.sampled_from(_SEPARATORS)
+
+
+@st.composite
+def command_text(draw: st.DrawFn) -> str:
+    """The text after `/incident`: mostly grammar-shaped, sometimes anything at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text(max_size=300))
+    head = draw(st.one_of(st.sampled_from(SUBCOMMANDS), word))
+    text = head
+    for w in draw(st.lists(word, max_size=6)):
+        text += draw(separator) + w
+    return text
+
+
+# --- the event loop's time --------------------------------------------------------------
+
+
+async def loop_cpu(action: Callable[[], Awaitable[T]]) -> tuple[T, float]:
+    """Run `action`; return its result and the CPU seconds this (the event loop's) thread
+    spent on it. Database work in aiosqlite's worker thread is not counted, nor is wall
+    time on a loaded machine. The collector is paused meanwhile, so a full collection of
+    the test process's own heap is not charged to the command."""
+    gc.disable()
+    try:
+        start = time.thread_time()
+        result = await action()
+        return result, time.thread_time() - start
+    finally:
+        gc.enable()
+
+
+# --- mentions ---------------------------------------------------------------------------
+
+_SLACK_MENTION = re.compile(r"<@([^>|]*)")
+_SLACK_SPECIAL = re.compile(r"<!")
+_BARE_BROADCAST = re.compile(r"@(?:here|channel|everyone)\b")
+_DISCORD_USER = re.compile(r"<@!?(\d+)>")
+_DISCORD_ROLE_OR_EVERYONE = re.compile(r"<@&\d+>|@(?:everyone|here)\b")
+
+
+def _texts(message: RichMessage) -> Iterable[str]:
+    yield from (message.header, message.text, message.context)
+    for f in message.fields:
+        yield from (f.title, f.value)
+    for b in message.buttons:
+        yield b.label
+
+
+def check_mentions(message: RichMessage, users: set[str]) -> None:
+    """The only mentions in `message`, and in what Slack and Discord are sent for it, are
+    the core's tokens for `users` (the people the platform knows)."""
+    for text in _texts(message):
+        named = set(markup.mentioned_user_ids(text))
+        assert named <= users, f"a mention token for {named - users} in {text!r}"
+
+    slack = json.dumps(slack_render.render(message), ensure_ascii=False)
+    slack_ids = set(_SLACK_MENTION.findall(slack))
+    assert slack_ids <= users, f"Slack mentions {slack_ids - users}: {slack}"
+    assert not _SLACK_SPECIAL.search(slack), f"a Slack special mention: {slack}"
+    assert not _BARE_BROADCAST.search(slack), f"a bare @here/@channel for Slack: {slack}"
+
+    rendered = discord_render.render(message)
+    allowed = rendered.allowed_mentions.to_dict()
+    assert allowed.get("parse") == [], allowed
+    allowed_ids = {str(i) for i in allowed.get("users", [])}
+    assert allowed_ids <= users, f"Discord allows {allowed_ids - users}"
+    dumped = json.dumps(
+        {"content": rendered.content, "embed": rendered.embed.to_dict()}, ensure_ascii=False
+    )
+    discord_ids = set(_DISCORD_USER.findall(dumped))
+    assert discord_ids <= users, f"Discord mentions {discord_ids - users}: {dumped}"
+    assert not _DISCORD_ROLE_OR_EVERYONE.search(dumped), f"a Discord broadcast: {dumped}"
+
+
+# --- figures ----------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """What one property test ran: printed in pytest's summary (tests/conftest.py)."""
+
+    name: str
+    commands: int = 0
+    refused: int = 0
+    examples: int = 0
+    max_cpu_s: float = 0.0
+    worst: str = ""
+    started: float = field(default_factory=time.perf_counter)
+
+    def count(self, text: str, cpu: float, *, refused: bool) -> None:
+        self.commands += 1
+        self.refused += refused
+        if cpu > self.max_cpu_s:
+            self.max_cpu_s, self.worst = cpu, text[:60]
+
+    def __post_init__(self) -> None:
+        fuzz_profiles.REPORTS.append(self.line)
+
+    def line(self) -> str:
+        if not self.commands:
+            return ""
+        took = time.perf_counter() - self.started
+        return (
+            f"{self.name}: {self.examples} examples, {self.commands} commands "
+            f"({self.refused} refused), max loop CPU per command "
+            f"{self.max_cpu_s * 1000:.1f} ms ({self.worst!r}), {took:.0f} s"
+        )
