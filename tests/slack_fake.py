@@ -61,6 +61,7 @@ class Hang:
     match: Callable[[dict[str, Any]], bool] | None
     seen: asyncio.Event = field(default_factory=asyncio.Event)
     call: Call | None = None
+    go: asyncio.Event = field(default_factory=asyncio.Event)  # set by `release(this)`
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,10 @@ class FakeSlack(Loopback, SlackWorkspace):
         self._hangs.append(hang)
         return hang
 
-    def release(self) -> None:
-        """Let every hung request go on (a caller that is still there gets its answer)."""
-        self._released.set()
+    def release(self, hang: Hang | None = None) -> None:
+        """Let every hung request go on, or only `hang` (a caller that is still there gets
+        its answer)."""
+        (hang.go if hang is not None else self._released).set()
 
     def _take_hang(self, method: str, args: dict[str, Any]) -> Hang | None:
         for hang in self._hangs:
@@ -191,7 +193,12 @@ class FakeSlack(Loopback, SlackWorkspace):
     async def _stall(self, hang: Hang, call: Call) -> None:
         hang.call = call
         hang.seen.set()
-        await self._released.wait()
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._released, hang.go)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
 
     def _queue_fault(self, method: str, times: int, fault: tuple[str, Any]) -> None:
         if method not in METHODS:

@@ -60,6 +60,7 @@ class ConsolePort:
         return MessageRef(channel_id=channel.id, id=msg.id)
 
     async def update_message(self, *, ref: MessageRef, message: RichMessage) -> None:
+        await self.ws.arrive("update_message", ref.id)
         self._channel(ref.channel_id)
         msg = self.ws.message(ref.id)
         if msg is None or msg.channel_id != ref.channel_id:
@@ -89,6 +90,7 @@ class ConsolePort:
             )
 
     async def set_topic(self, *, channel_id: str, topic: str) -> None:
+        await self.ws.arrive("set_topic", channel_id)
         self._channel(channel_id).topic = topic
 
     async def pin(self, *, ref: MessageRef) -> None:

@@ -108,6 +108,11 @@ class Workspace:
         """The id of a standing channel: the same in every run, never a counted one."""
         return f"C-{name.lstrip('#').lower()}"
 
+    async def arrive(self, method: str, target: str) -> None:
+        """Each update and topic call comes here before it takes effect; `target` is the
+        message or channel id. Nothing waits here, but a test's workspace may hold a call,
+        as a slow network holds a request, to make calls land in another order."""
+
     def next_key(self) -> str:
         self._seq += 1
         return f"console:{self.session}:{self._seq}"

@@ -15,6 +15,7 @@ from bot.domain.timeline import EventKind
 from bot.port import Capability, ChannelRef, ChatError, MessageRef
 from bot.service import surfaces
 from bot.service.base import Actor, Deps, Effect, load_view
+from bot.service.surfaces import ANNOUNCEMENT, CARD, TOPIC, Faces
 from bot.views import IncidentView
 from storage import repository as repo
 from storage.tables import Incident
@@ -55,7 +56,8 @@ def spread_word(
 
     async def post_card() -> None:
         _, v = await view()
-        ref = await port.post_message(channel_id=channel.id, message=surfaces.card(deps, v))
+        posted = surfaces.card(deps, v)
+        ref = await port.post_message(channel_id=channel.id, message=posted)
         async with deps.db.transaction() as tx:
             row = await repo.incident_by_id(tx, incident_id=incident_id)
             assert row is not None
@@ -70,6 +72,8 @@ def spread_word(
             )
         if Capability.PIN in port.capabilities:
             await port.pin(ref=ref)
+        # A change committed while the card was on its way found no card to refresh.
+        await surfaces.sync(deps, incident_id, faces=[CARD], shown=Faces(card=posted))
 
     async def invite() -> None:
         await port.invite(channel_id=channel.id, user_ids=invitees)
@@ -83,9 +87,8 @@ def spread_word(
                 data={"user_ids": invitees, "user_names": names},
             )
 
-    async def set_topic() -> None:
-        _, v = await view()
-        await port.set_topic(channel_id=channel.id, topic=surfaces.topic(deps, v))
+    async def set_topic() -> None:  # in turn with any refresh, so the newest state wins
+        await surfaces.sync(deps, incident_id, faces=[TOPIC])
 
     async def announce() -> None:
         row, v = await view()
@@ -95,7 +98,8 @@ def spread_word(
         target = await port.find_channel(name=name)
         if target is None:
             raise ChatError(f"the announcement channel #{name} does not exist")
-        ref = await port.post_message(channel_id=target.id, message=surfaces.announcement(deps, v))
+        posted = surfaces.announcement(deps, v)
+        ref = await port.post_message(channel_id=target.id, message=posted)
         async with deps.db.transaction() as tx:
             row2 = await repo.incident_by_id(tx, incident_id=incident_id)
             assert row2 is not None
@@ -108,6 +112,8 @@ def spread_word(
                 text=f"#{name}",
                 data={"channel_id": ref.channel_id, "message_id": ref.id},
             )
+        shown = Faces(announcement=posted)
+        await surfaces.sync(deps, incident_id, faces=[ANNOUNCEMENT], shown=shown)
 
     if EventKind.CARD_POSTED in done:
         effects = [Effect("pin the incident card", pin_card)]
