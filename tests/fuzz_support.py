@@ -17,7 +17,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from hypothesis import strategies as st
 
@@ -25,10 +24,9 @@ from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot import markup
 from bot.command_help import ALIASES, SPECS
-from bot.port import RichMessage
+from bot.events import InboundEvent
+from bot.port import Outcome, RichMessage
 from tests import fuzz_profiles
-
-T = TypeVar("T")
 
 # The bound on one command's CPU time on the event loop's thread.
 MAX_LOOP_CPU_S = 0.1
@@ -86,18 +84,34 @@ def command_text(draw: st.DrawFn) -> str:
 # --- the event loop's time --------------------------------------------------------------
 
 
-async def loop_cpu(action: Callable[[], Awaitable[T]]) -> tuple[T, float]:
-    """Run `action`; return its result and the CPU seconds this (the event loop's) thread
-    spent on it. Database work in aiosqlite's worker thread is not counted, nor is wall
-    time on a loaded machine. The collector is paused meanwhile, so a full collection of
-    the test process's own heap is not charged to the command."""
-    gc.disable()
-    try:
-        start = time.thread_time()
-        result = await action()
-        return result, time.thread_time() - start
-    finally:
-        gc.enable()
+class LoopMeter:
+    """Wraps `Bot.handle` to time every inbound event it handles: the command itself and
+    each event the platform raises because of it (a member joining when invited).
+
+    Each is timed in CPU seconds of this (the event loop's) thread: database work in
+    aiosqlite's worker thread is not counted, nor is wall time on a loaded machine. The
+    collector is paused meanwhile, so a full collection of the test process's own heap
+    is not charged to the event."""
+
+    def __init__(self, handle: Callable[[InboundEvent], Awaitable[Outcome]]) -> None:
+        self.handle = handle
+        self.seconds: list[float] = []
+
+    async def __call__(self, event: InboundEvent) -> Outcome:
+        gc.disable()
+        try:
+            start = time.thread_time()
+            outcome = await self.handle(event)
+            self.seconds.append(time.thread_time() - start)
+            return outcome
+        finally:
+            gc.enable()
+
+    def take(self) -> float:
+        """The longest time of the events handled since the last call."""
+        longest = max(self.seconds, default=0.0)
+        self.seconds.clear()
+        return longest
 
 
 # --- mentions ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ The `ci` profile runs a few hundred commands; `WARROOM_FUZZ=long` with
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ from bot.limits import MAX_REPLY
 from bot.port import ChannelRef, RichMessage, UserRef
 from storage import repository as repo
 from tests.conftest import make_settings
-from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, check_mentions, command_text, loop_cpu
+from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, LoopMeter, check_mentions, command_text
 from tests.snapshots import chat_state, db_state
 
 FIGURES = Figures("grammar")
@@ -79,13 +80,18 @@ class Arena:
         self.clock = ManualClock()
         self.examples = 0
         self.channel = ""
+        self.meter: LoopMeter
+        self.built = 0
 
     async def ready(self) -> ConsoleSession:
         if self.app is None or self.examples >= EXAMPLES_PER_DATABASE:
             await self.close()
-            folder = self.root / f"db{next(self.serial)}"
+            self.built = next(self.serial) + 1
+            folder = self.root / f"db{self.built - 1}"
             folder.mkdir()
             self.app, self.session = await build_console(make_settings(folder), clock=self.clock)
+            self.meter = LoopMeter(self.session.handle)
+            self.session.handle = self.meter
             self.examples = 0
             await self._warm_up()
         self.examples += 1
@@ -123,6 +129,7 @@ class Arena:
         if self.app is not None:
             await self.app.stop()
             self.app = None
+            shutil.rmtree(self.root / f"db{self.built - 1}", ignore_errors=True)
 
 
 @pytest.fixture
@@ -157,7 +164,9 @@ async def run_one(arena: Arena, text: str) -> None:
         at=arena.clock.now(),
         text=text,
     )
-    outcome, cpu = await loop_cpu(lambda: s.deliver(event))
+    arena.meter.take()
+    outcome = await s.deliver(event)
+    cpu = arena.meter.take()
     reply = outcome.reply
     plain = reply.plain() if reply is not None else ""
     refused = plain.startswith("⚠️")

@@ -46,7 +46,7 @@ from bot.limits import MAX_REPLY
 from storage.tables import Incident, RoleAssignment, Task, TimelineEntry
 from tests.conftest import make_settings
 from tests.fuzz_profiles import is_long
-from tests.fuzz_support import Figures
+from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, LoopMeter
 
 T = TypeVar("T")
 FIGURES = Figures("sequences")
@@ -95,6 +95,8 @@ class IncidentSequences(RuleBasedStateMachine):
         self.app, self.session = self.run(
             build_console(make_settings(self.folder), clock=self.clock)
         )
+        self.meter = LoopMeter(self.session.handle)
+        self.session.handle = self.meter
         FIGURES.examples += 1
 
     def run(self, step: Coroutine[Any, Any, T]) -> T:
@@ -108,11 +110,14 @@ class IncidentSequences(RuleBasedStateMachine):
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def send(self, text: str) -> int | None:
+        self.meter.take()
         outcome = self.run(self.session.send(f"/incident {text}"))
+        cpu = self.meter.take()
         plain = outcome.reply.plain() if outcome.reply else ""
-        FIGURES.count(text, 0.0, refused=plain.startswith("⚠️"))
+        FIGURES.count(text, cpu, refused=plain.startswith("⚠️"))
         assert not plain.startswith("😓"), f"the apology for {text!r}"
         assert len(plain) <= MAX_REPLY
+        assert cpu <= MAX_LOOP_CPU_S, f"{cpu * 1000:.0f} ms of loop CPU for {text!r}"
         return outcome.incident_number
 
     incidents = Bundle("incidents")
@@ -225,10 +230,11 @@ def check_incident(incident: Incident, entries: list[TimelineEntry]) -> None:
     assert (closed is not None) == (incident.status == Status.CLOSED), f"{ref}: closed_at"
 
 
+# The long profile's examples are whole sequences here: a twentieth as many, each longer.
 IncidentSequences.TestCase.settings = settings(
     IncidentSequences.TestCase.settings,
-    stateful_step_count=40 if is_long() else 12,
-    max_examples=settings().max_examples if is_long() else 12,
+    stateful_step_count=50 if is_long() else 12,
+    max_examples=max(settings().max_examples // 20, 1) if is_long() else 12,
 )
 TestIncidentSequences = IncidentSequences.TestCase
 
