@@ -24,17 +24,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from adapters.console.app import build_console
 from adapters.console.session import ConsoleSession
-from bench.measure import meets
+from bench.measure import meets, temp_settings
 from bench.registry import Options
 from bot.clock import SystemClock
-from bot.config import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = {"worst_hostile_ms": "<= 100", "ratio": "<= 5"}
 BASELINE = "note checked the error-rate dashboard"
 
@@ -102,12 +99,7 @@ async def _measure(session: ConsoleSession, opts: Options) -> dict[str, Any]:
 
 async def run(opts: Options) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'warroom.db'}",
-            playbooks_dir=REPO / "playbooks",
-            postmortem_dir=Path(tmp) / "postmortems",
-        )
+        settings = temp_settings(tmp)
         app, session = await build_console(settings, clock=SystemClock())
         try:
             session.as_user("alice")

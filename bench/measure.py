@@ -7,7 +7,12 @@ import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+from bot.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -46,3 +51,14 @@ def peak_rss_mb() -> float:
 
 def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def temp_settings(folder: str | Path) -> Settings:
+    """Settings for a benchmark's own app: a SQLite file and postmortems in `folder` (a
+    temporary directory), the shipped playbooks, and nothing from the environment."""
+    return Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{Path(folder) / 'warroom.db'}",
+        playbooks_dir=REPO / "playbooks",
+        postmortem_dir=Path(folder) / "postmortems",
+    )

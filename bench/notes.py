@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert
@@ -38,17 +37,15 @@ from sqlmodel import col, select
 
 from adapters.console.app import build_console
 from adapters.console.session import ConsoleSession
-from bench.measure import meets, rate, timed
+from bench.measure import meets, rate, temp_settings, timed
 from bench.registry import Options
 from bot.app import App
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
 from bot.domain.timeline import EventKind
 from storage.tables import Incident, ProcessedEvent, TimelineEntry
 
 log = logging.getLogger("bench.notes")
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = {"ratio": ">= 0.5", "commands_per_s": ">= 1000"}
 USER = "alice"
 FLOOR_KEY = "bench-floor:"
@@ -213,12 +210,7 @@ async def _measure(setup: _Setup, opts: Options) -> dict[str, Any]:
 async def run(opts: Options) -> dict[str, Any]:
     clock = SystemClock()
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'warroom.db'}",
-            playbooks_dir=REPO / "playbooks",
-            postmortem_dir=Path(tmp) / "postmortems",
-        )
+        settings = temp_settings(tmp)
         app, session = await build_console(settings, clock=clock)
         try:
             session.as_user(USER)

@@ -44,10 +44,9 @@ from sqlalchemy import delete, func, insert, select, update
 
 from adapters.console.app import build_console
 from bench._timeline import PEOPLE, SPAN, Story, timeline
-from bench.measure import meets, peak_rss_mb
+from bench.measure import meets, peak_rss_mb, temp_settings
 from bench.registry import Options
 from bot.clock import ManualClock, SystemClock
-from bot.config import Settings
 from bot.domain.timeline import EventKind
 from bot.service.base import Deps
 from bot.service.postmortems import generate
@@ -56,7 +55,6 @@ from storage.tables import DueItem, Incident, Participant, RoleAssignment, Task,
 
 log = logging.getLogger("bench.postmortem")
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = {"seconds": "<= 1.0", "peak_rss_mb": "<= 150"}
 CHUNK = 2000  # rows per bulk insert; setup memory stays small
 
@@ -278,12 +276,7 @@ async def run(opts: Options) -> dict[str, Any]:
     declared = SystemClock().now() - SPAN - timedelta(hours=1)
     clock = ManualClock(declared)
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'warroom.db'}",
-            playbooks_dir=REPO / "playbooks",
-            postmortem_dir=Path(tmp) / "postmortems",
-        )
+        settings = temp_settings(tmp)
         app, session = await build_console(settings, clock=clock)
         try:
             session.as_user("alice")

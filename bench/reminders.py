@@ -33,25 +33,22 @@ import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from adapters.console.app import build_console, restore
 from adapters.console.workspace import Workspace
-from bench.measure import meets, peak_rss_mb
+from bench.measure import meets, peak_rss_mb, temp_settings
 from bench.registry import Options
 from bot import reminders
 from bot.app import App
 from bot.clock import SystemClock
-from bot.config import Settings
 from bot.domain.timeline import EventKind
 from storage.tables import DueItem, Incident, Participant, RoleAssignment, TimelineEntry
 
 log = logging.getLogger("bench.reminders")
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = {"p99_lateness_s": "<= 1.0", "duplicates": "<= 0", "missing": "<= 0"}  # + fired
 CADENCE = timedelta(minutes=15)  # the default playbook's SEV1 update cadence
 AGE = timedelta(minutes=20)  # how long ago the incidents were declared
@@ -282,12 +279,7 @@ async def _measure(app: App, ws: Workspace, ids: list[int], opts: Options) -> di
 async def run(opts: Options) -> dict[str, Any]:
     count = opts.int("incidents", 5000, minimum=1)
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'warroom.db'}",
-            playbooks_dir=REPO / "playbooks",
-            postmortem_dir=Path(tmp) / "postmortems",
-        )
+        settings = temp_settings(tmp)
         ws = Workspace()
         app, _session = await build_console(settings, clock=SystemClock(), workspace=ws)
         try:
