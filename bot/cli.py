@@ -66,48 +66,6 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _playbooks_source(settings: Settings) -> str:
-    """The playbooks folder in use, and why that one, for messages."""
-    from bot.config import SHIPPED_PLAYBOOKS
-
-    folder = settings.playbooks_dir.absolute()
-    if settings.playbooks_chosen:
-        return f"{folder} (WARROOM_PLAYBOOKS_DIR)"
-    if folder == SHIPPED_PLAYBOOKS.resolve():
-        return f"{folder} (the playbooks shipped with warroom)"
-    return f"{folder} (found in the working directory; WARROOM_PLAYBOOKS_DIR chooses another)"
-
-
-def _missing_playbooks(settings: Settings) -> str | None:
-    """Why there is no playbooks folder to load, or None when there is one."""
-    from bot.config import LOCAL_PLAYBOOKS, SHIPPED_PLAYBOOKS
-
-    if settings.playbooks_dir.is_dir():
-        return None
-    if settings.playbooks_chosen:
-        return (
-            f"setting WARROOM_PLAYBOOKS_DIR: there is no folder {settings.playbooks_dir.absolute()}"
-        )
-    return (
-        f"no playbooks: looked in {LOCAL_PLAYBOOKS.absolute()} and {SHIPPED_PLAYBOOKS}; "
-        "set WARROOM_PLAYBOOKS_DIR to your playbooks folder"
-    )
-
-
-def _configuration_errors(settings: Settings) -> list[str]:
-    from bot.app import load_configuration
-    from bot.playbooks import PlaybookError
-    from bot.render import TemplateProblem
-
-    try:
-        load_configuration(settings)
-    except PlaybookError as exc:
-        return [str(p) for p in exc.problems]
-    except TemplateProblem as exc:
-        return str(exc).splitlines()
-    return []
-
-
 async def _console(settings: Settings, *, serve: bool = False) -> int:
     """The interactive console; with `serve` (`warroom run` when HTTP is asked for), also
     the HTTP server."""
@@ -159,25 +117,26 @@ async def _discord(settings: Settings) -> int:
     return await _connected(run(settings), DiscordNotConfigured)
 
 
-def _report(ok: bool, lines: Sequence[str]) -> int:
-    """A platform check's lines: on stdout when it passed, else on stderr (exit 1)."""
-    for line in lines:
-        print(line, file=sys.stdout if ok else sys.stderr)
-    return 0 if ok else 1
+async def _check(settings: Settings) -> int:
+    """`warroom check`: local checks, then the database and each platform over the network."""
+    from bot.checkup import PlatformCheck, Report, check_configuration, check_database
 
+    report = Report()
+    playbooks = check_configuration(settings, report)
+    platforms: list[PlatformCheck] = []
+    if settings.has_slack:
+        from adapters.slack.check import SlackCheck
 
-async def _check_slack(settings: Settings) -> int:
-    from adapters.slack.check import check
+        platforms.append(SlackCheck(settings))
+    if settings.has_discord:
+        from adapters.discord.check import DiscordCheck
 
-    result = await check(settings)
-    return _report(result.ok, result.lines)
-
-
-async def _check_discord(settings: Settings) -> int:
-    from adapters.discord.check import check
-
-    result = await check(settings)
-    return _report(result.ok, result.lines)
+        platforms.append(DiscordCheck(settings))
+    online = [platform for platform in platforms if platform.local(report)]
+    await check_database(settings, report)
+    for platform in online:
+        await platform.network(report, playbooks)
+    return report.emit()
 
 
 async def _incidents_list(settings: Settings, show_all: bool) -> int:
@@ -270,15 +229,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.command in ("run", "console", "demo", "check", "postmortem"):
-        missing = _missing_playbooks(settings)
+    if args.command in ("run", "console", "demo", "postmortem"):
+        from bot.checkup import configuration_problems, missing_playbooks, playbooks_source
+
+        missing = missing_playbooks(settings)
         if missing:
             print(f"warroom: {missing}", file=sys.stderr)
             return 2 if settings.playbooks_chosen else 1
-        problems = _configuration_errors(settings)
+        problems = configuration_problems(settings)
         if problems:
             print(
-                f"warroom: {len(problems)} problem(s) in {_playbooks_source(settings)}:",
+                f"warroom: {len(problems)} problem(s) in {playbooks_source(settings)}:",
                 file=sys.stderr,
             )
             for problem in problems:
@@ -300,17 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "check":
-            from bot.app import load_configuration
-
-            playbooks, _ = load_configuration(settings)
-            print(
-                f"ok: {len(playbooks.names)} playbooks ({', '.join(playbooks.names)}), "
-                f"severities {settings.severity_scale.usage}"
-            )
-            code = asyncio.run(_check_slack(settings)) if settings.has_slack else 0
-            if settings.has_discord:
-                code = max(code, asyncio.run(_check_discord(settings)))
-            return code
+            return asyncio.run(_check(settings))
         case "run":
             if settings.has_slack:
                 return asyncio.run(_slack(settings))

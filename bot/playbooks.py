@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Union, get_args, get_origin
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.domain.severity import SeverityScale
 from bot.domain.suggest import closest
 from bot.errors import UserError
 from bot.playbook import Playbook
+from bot.yaml_source import YamlProblem, read_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +21,12 @@ class PlaybookProblem:
     file: str
     field: str
     reason: str
+    line: int | None = None
 
     def __str__(self) -> str:
+        at = f"{self.file}:{self.line}:" if self.line else f"{self.file}:"
         where = f" field `{self.field}`" if self.field else ""
-        return f"{self.file}:{where} {self.reason}"
+        return f"{at}{where} {self.reason}"
 
 
 class PlaybookError(Exception):
@@ -79,29 +83,74 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def load_playbook(path: Path, *, severities: SeverityScale) -> Playbook:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise PlaybookError([PlaybookProblem(path.name, "", f"{where}not valid YAML")]) from None
-    except OSError as exc:
+        source = read_yaml(path.read_text(encoding="utf-8"))
+    except YamlProblem as exc:
+        problem = PlaybookProblem(path.name, "", f"not valid YAML: {exc.reason}", exc.line)
+        raise PlaybookError([problem]) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError([PlaybookProblem(path.name, "", str(exc))]) from None
-    if not isinstance(raw, dict):
+    if not isinstance(source.data, dict):
         raise PlaybookError([PlaybookProblem(path.name, "", "must be a mapping of fields")])
     try:
-        playbook = Playbook.model_validate(raw)
+        playbook = Playbook.model_validate(source.data)
     except ValidationError as exc:
         problems = [
             PlaybookProblem(
                 path.name,
                 _field_path(err["loc"]),
-                "is required" if err["type"] == "missing" else err["msg"],
+                _reason(err),
+                source.line_of(err["loc"]),
             )
             for err in exc.errors()
         ]
         raise PlaybookError(problems) from None
     _check_severity_names(path.name, playbook, severities)
     return playbook
+
+
+def _reason(err: Any) -> str:
+    if err["type"] == "missing":
+        return "is required"
+    if err["type"] == "extra_forbidden":
+        *parent, unknown = err["loc"]
+        known = _fields_at(Playbook, parent)
+        hint = closest(str(unknown), known)
+        if hint:
+            return f"is not a field here; did you mean `{hint}`?"
+        return f"is not a field here; the fields are {', '.join(known)}"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel], loc: list[int | str]) -> list[str]:
+    """The field names of the model found by following `loc` (field names, list indices,
+    mapping keys) from `model`; [] when it leads nowhere."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    models = [t for t in _members(current) if isinstance(t, type) and issubclass(t, BaseModel)]
+    return list(models[0].model_fields) if models else []
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            found = member.model_fields.get(str(part))
+            if found is not None:
+                return found.annotation
+        elif get_origin(member) is list and isinstance(part, int):
+            return get_args(member)[0]
+        elif get_origin(member) is dict:
+            return get_args(member)[1]
+    return None
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of a union (`X | None`), or the type itself."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)
 
 
 def _check_severity_names(file: str, pb: Playbook, severities: SeverityScale) -> None:

@@ -32,6 +32,11 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this warroom has a migration for."""
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as conn:
         await conn.execution_options(**{READ_ONLY: True})  # SQLite: no write lock to read
@@ -43,9 +48,8 @@ async def upgrade(db: Database, revision: str = "head") -> str:
 
     The database must answer first (`Database.ping`): one line, not a driver traceback."""
     await db.ping()
-    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     current = await current_revision(db)
-    if current is not None and current not in known:
+    if current is not None and current not in known_revisions():
         raise SchemaTooNew(
             f"the database is at schema revision {current}, which this warroom does not know; "
             "upgrade warroom before starting it"

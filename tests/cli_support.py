@@ -19,22 +19,19 @@ PLAYBOOKS = REPO / "playbooks"
 PROCESS_TIMEOUT = 120
 
 
-def environment(
-    tmp_path: Path, *, playbooks: Path | None = PLAYBOOKS, **env: str | None
-) -> dict[str, str]:
+def environment(tmp_path: Path, **env: str | None) -> dict[str, str]:
     """The test's environment without any WARROOM_ setting of the machine running it,
-    plus a SQLite file in `tmp_path`, the repo's playbooks (None: leave the setting
-    unset), any free HTTP port, and `env` (a None value unsets that variable)."""
+    plus a SQLite file in `tmp_path`, the repo's playbooks, any free HTTP port, and `env`
+    (a None value unsets that variable: WARROOM_PLAYBOOKS_DIR=None, say)."""
     values = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
     values.update(
         WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
+        WARROOM_PLAYBOOKS_DIR=str(PLAYBOOKS),
         WARROOM_LOG_LEVEL="WARNING",
         WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
         PYTHONPATH=str(REPO),
         PYTHONIOENCODING="utf-8",
     )
-    if playbooks is not None:
-        values["WARROOM_PLAYBOOKS_DIR"] = str(playbooks)
     for name, value in env.items():
         if value is None:
             values.pop(name, None)
@@ -55,7 +52,9 @@ def warroom(
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd or tmp_path,
-        env=environment(tmp_path, playbooks=playbooks, **env),
+        env=environment(
+            tmp_path, WARROOM_PLAYBOOKS_DIR=str(playbooks) if playbooks else None, **env
+        ),
         input=stdin,
         capture_output=True,
         text=True,
@@ -63,17 +62,16 @@ def warroom(
     )
 
 
-async def start(
-    tmp_path: Path, *args: str, playbooks: Path | None = PLAYBOOKS, **env: str | None
-) -> asyncio.subprocess.Process:
-    """`python -m bot.cli ARGS` in `tmp_path`, running, with stdout and stderr piped."""
+async def start(tmp_path: Path, *args: str, **env: str | None) -> asyncio.subprocess.Process:
+    """`python -m bot.cli ARGS` in `tmp_path`, running, with stdout and stderr piped
+    (`env` as for `environment`; WARROOM_PLAYBOOKS_DIR=None leaves the setting unset)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
         *args,
         cwd=tmp_path,
-        env=environment(tmp_path, playbooks=playbooks, **env),
+        env=environment(tmp_path, **env),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -92,12 +90,10 @@ async def finish(proc: asyncio.subprocess.Process, what: str) -> tuple[int, str,
     return proc.returncode, out.decode(), err.decode()
 
 
-async def awarroom(
-    tmp_path: Path, *args: str, playbooks: Path | None = PLAYBOOKS, **env: str | None
-) -> tuple[int, str, str]:
+async def awarroom(tmp_path: Path, *args: str, **env: str | None) -> tuple[int, str, str]:
     """`warroom ARGS` to completion, without blocking the event loop (for tests whose
     fakes run on it)."""
-    proc = await start(tmp_path, *args, playbooks=playbooks, **env)
+    proc = await start(tmp_path, *args, **env)
     return await finish(proc, " ".join(args))
 
 

@@ -64,6 +64,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("GET /guilds/{guild_id}"),  # Client.fetch_guild (`warroom check`)
     _e("GET /guilds/{guild_id}/channels"),
     _e("POST /guilds/{guild_id}/channels", _CHANNEL, required="name"),
+    _e("GET /guilds/{guild_id}/members/search"),  # `warroom check` (before {user_id})
     _e("GET /guilds/{guild_id}/members/{user_id}"),
     _e("GET /channels/{channel_id}"),
     _e("PATCH /channels/{channel_id}", _CHANNEL),  # topic, rename, archive by move/lock

@@ -378,6 +378,24 @@ class FakeDiscord(Loopback, Interactions):
         await self._echo("CHANNEL_CREATE", self.channels[cid])
         return self.channels[cid]
 
+    async def _h_get_guilds_members_search(
+        self, p: dict[str, str], b: Any, f: Any, r: web.Request
+    ) -> list[JSON]:
+        """Members whose username or global name starts with `query` (case-insensitive).
+        The spec: `query` 1 to 100 characters (required), `limit` 1 to 1000."""
+        query = r.query.get("query", "").casefold()
+        limit = r.query.get("limit", "1")
+        if not 1 <= len(query) <= 100 or not limit.isdecimal() or not 1 <= int(limit) <= 1000:
+            self.violations.append(f"GET {r.path}: bad query {dict(r.query)}")
+            raise DiscordError(400, 50035, "Invalid Form Body")
+        found = []
+        for user_id in self._guild(p["guild_id"]).member_ids:
+            user = self.users[user_id]
+            names = (user.get("username"), user.get("global_name"))
+            if any(str(n).casefold().startswith(query) for n in names if n):
+                found.append(self.member(user_id))
+        return found[: int(limit)]
+
     async def _h_get_guilds_members(self, p: dict[str, str], b: Any, f: Any, r: Any) -> JSON:
         if p["user_id"] not in self._guild(p["guild_id"]).member_ids:
             raise DiscordError(404, 10007, "Unknown Member")

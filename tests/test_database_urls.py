@@ -134,3 +134,64 @@ def test_a_bad_url_is_one_line_and_hides_the_password(tmp_path: Path):
     line = one_line(out.stderr)
     assert line.startswith("warroom: setting WARROOM_DATABASE_URL: mysql:// is not a database")
     assert "hunter2" not in out.stderr + out.stdout
+
+
+def test_check_reports_the_database_like_the_other_commands(tmp_path: Path):
+    port = closed_port()
+    refused = warroom(
+        tmp_path, "check", WARROOM_DATABASE_URL=f"postgres://u:hunter2@127.0.0.1:{port}/w"
+    )
+    assert refused.returncode == 1
+    assert (
+        "problem: setting WARROOM_DATABASE_URL: cannot connect to PostgreSQL at "
+        f"127.0.0.1:{port}: Connection refused\n"
+    ) in refused.stderr
+    assert "hunter2" not in refused.stdout + refused.stderr
+
+
+def test_check_does_not_create_the_sqlite_file(tmp_path: Path):
+    out = warroom(tmp_path, "check")
+    assert out.returncode == 0, out.stderr
+    assert (
+        f"ok: database: SQLite file {tmp_path / 'warroom.db'} does not exist yet; "
+        "`warroom run` creates it"
+    ) in out.stdout
+    assert not (tmp_path / "warroom.db").exists()
+    assert warroom(tmp_path, "db", "upgrade").returncode == 0
+    again = warroom(tmp_path, "check")
+    assert f"ok: database: SQLite file {tmp_path / 'warroom.db'}, schema up to date" in again.stdout
+
+
+async def test_check_connects_to_the_real_postgres(tmp_path: Path):
+    async with pg.fresh_database() as fresh:
+        url = fresh.replace("postgresql+asyncpg", "postgresql", 1)
+        out = warroom(tmp_path, "check", WARROOM_DATABASE_URL=url)
+    assert out.returncode == 0, out.stderr
+    assert (
+        "ok: database: PostgreSQL at 127.0.0.1:5432, empty; `warroom run` creates the tables"
+        in out.stdout
+    )
+
+
+def test_check_says_local_problems_before_waiting_on_a_silent_database(tmp_path: Path):
+    with silent_listener() as port:
+        out = warroom(
+            tmp_path,
+            "check",
+            WARROOM_DATABASE_URL=f"postgresql://u@127.0.0.1:{port}/w",
+            WARROOM_CONNECT_TIMEOUT="1",
+            WARROOM_SLACK_BOT_TOKEN="xapp-1-A-2-b",
+            WARROOM_SLACK_APP_TOKEN="xapp-1-A-2-b",
+        )
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    token = lines.index(
+        "problem: Slack: WARROOM_SLACK_BOT_TOKEN must be a bot token (xoxb-…), this one is an "
+        "app-level token; copy it from the app's OAuth & Permissions page"
+    )
+    database = lines.index(
+        "problem: setting WARROOM_DATABASE_URL: no answer from PostgreSQL at "
+        f"127.0.0.1:{port} within 1 s"
+    )
+    assert token < database
+    assert lines[-1] == "warroom check: 2 problems"

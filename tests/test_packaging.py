@@ -53,7 +53,7 @@ def test_the_wheel_ships_the_playbooks_and_builds_without_deprecations(tmp_path:
     _run(*install, "--target", site, wheel, cwd=tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = environment(elsewhere, playbooks=None, PYTHONPATH=str(site))
+    env = environment(elsewhere, WARROOM_PLAYBOOKS_DIR=None, PYTHONPATH=str(site))
     where = _run(sys.executable, "-c", "import bot; print(bot.__file__)", cwd=elsewhere, env=env)
     assert where.strip() == str(site / "bot" / "__init__.py")
     checked = _run(sys.executable, "-m", "bot.cli", "check", cwd=elsewhere, env=env)

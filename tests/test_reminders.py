@@ -259,8 +259,7 @@ async def test_security_drills_rehearse_the_cadence_privately(console):
     assert [c.text for c in checklist_in(ch)] == [
         "☑️ Checklist (30m after declare): **Rotate any exposed credentials** — @alice"
     ]
-    for name in ("incidents", "security-incidents"):
-        assert escalations_in(channel(console, name)) == []
+    assert escalations_in(channel(console, "incidents")) == []
 
 
 @pytest.mark.parametrize("private", [False, True])

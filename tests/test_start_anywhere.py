@@ -37,16 +37,22 @@ def test_a_playbooks_folder_in_the_working_directory_comes_first(tmp_path: Path)
     assert "ok: 1 playbooks (default)" in out.stdout
 
     (local / "default.yaml").write_text("name: default\n")
-    broken = warroom(tmp_path, "check", playbooks=None)
-    assert broken.returncode == 1
-    assert f"problem(s) in {local} (found in the working directory;" in broken.stderr
-    assert "WARROOM_PLAYBOOKS_DIR chooses another" in broken.stderr
+    checked = warroom(tmp_path, "check", playbooks=None)
+    assert checked.returncode == 1
+    source = f"{local} (found in the working directory; WARROOM_PLAYBOOKS_DIR chooses another)"
+    assert f"ok: playbooks from {source}" in checked.stdout
+    assert "problem: default.yaml: field `roles` is required" in checked.stderr
+    run = warroom(tmp_path, "run", playbooks=None)
+    assert run.returncode == 1
+    assert run.stderr.startswith(f"warroom: 2 problem(s) in {source}:\n")
 
 
 def test_a_missing_chosen_folder_is_named_with_the_setting(tmp_path: Path):
-    for command in ("check", "run", "demo"):
+    said = f"setting WARROOM_PLAYBOOKS_DIR: there is no folder {tmp_path / 'nowhere'}"
+    for command in ("run", "demo"):
         out = warroom(tmp_path, command, playbooks=Path("nowhere"))
         assert out.returncode == 2
-        assert one_line(out.stderr) == (
-            f"warroom: setting WARROOM_PLAYBOOKS_DIR: there is no folder {tmp_path / 'nowhere'}"
-        )
+        assert one_line(out.stderr) == f"warroom: {said}"
+    checked = warroom(tmp_path, "check", playbooks=Path("nowhere"))
+    assert checked.returncode == 1
+    assert f"problem: {said}\n" in checked.stderr

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -77,21 +78,35 @@ INTENT_REFUSED = (
 )
 
 
-async def _login(client: discord.Client, secret: str, url: str) -> None:
+async def _login(
+    client: discord.Client, secret: str, url: str, seconds: float = CONNECT_TIMEOUT
+) -> None:
     try:
-        await asyncio.wait_for(client.login(secret), CONNECT_TIMEOUT)
+        await asyncio.wait_for(client.login(secret), seconds)
     except discord.LoginFailure:
         raise DiscordNotConfigured(TOKEN_REFUSED) from None
-    except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
+    except TimeoutError:
+        raise DiscordNotConfigured(
+            f"no answer from Discord at {url} within {seconds:g} s; "
+            "check WARROOM_DISCORD_API_URL and the network"
+        ) from None
+    except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
         raise DiscordNotConfigured(
             f"Discord could not be reached at {url} ({type(exc).__name__}: {exc}); "
             "check WARROOM_DISCORD_API_URL and the network"
         ) from None
 
 
-async def probe(settings: Settings, *, permissions: bool) -> Probe:
+async def probe(
+    settings: Settings,
+    *,
+    permissions: bool,
+    visit: Callable[[discord.Client], Awaitable[None]] | None = None,
+    login_within: float = CONNECT_TIMEOUT,
+) -> Probe:
     """Log in over REST only: who the bot is, whether it may read message content, and
-    (with `permissions`) which guild permissions it lacks."""
+    (with `permissions`) which guild permissions it lacks; then `visit` the logged-in
+    client (`warroom check` looks channels and people up) before it is closed."""
     secret = token(settings)
     without_voice()
     # REST only (no gateway), so intents do not matter; without `guilds` discord.py warns
@@ -99,7 +114,7 @@ async def probe(settings: Settings, *, permissions: bool) -> Probe:
     client = discord.Client(intents=discord.Intents(guilds=True))
     result = Probe()
     try:
-        await _login(client, secret, settings.discord_api_url)
+        await _login(client, secret, settings.discord_api_url, login_within)
         me = client.user
         assert me is not None
         result.user = f"{me} ({me.id})"
@@ -113,6 +128,8 @@ async def probe(settings: Settings, *, permissions: bool) -> Probe:
         if permissions:
             for guild_id in settings.discord_guilds:
                 result.missing[guild_id] = await _missing(client, guild_id, me.id)
+        if visit is not None:
+            await visit(client)
     finally:
         await client.close()
     return result
