@@ -28,7 +28,7 @@ from bot.effects import EffectRunner
 from bot.markup import mention
 from bot.port import Button, ButtonStyle, RichMessage
 from bot.service import notices
-from bot.service.base import Deps, Effect
+from bot.service.base import Deps, Effect, lookup_user
 from bot.summaries import Summarizer, has_activity
 from bot.views import IncidentView, build_view
 from storage import repository as repo
@@ -295,7 +295,7 @@ async def _resolve_target(deps: Deps, view: IncidentView, target: str) -> str:
     role = view.role(target)
     if role is not None:
         return mention(role.user_id) if role.user_id else ""
-    user = await deps.port.resolve_user(ref=target)
+    user = await lookup_user(deps, target)
     return mention(user.id) if user else target
 
 
