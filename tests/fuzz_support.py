@@ -69,11 +69,45 @@ word: st.SearchStrategy[str] = st.one_of(
 separator = st.sampled_from(_SEPARATORS)
 
 
+# Commands that succeed (in an open incident), so that accepted paths are explored too;
+# each may get hostile words after it, which often still leaves it valid (a note, a title).
+_VALID = [
+    "note Suspect the deploy",
+    "update Rolled back",
+    "task add Check the disks @dave",
+    "task done 1",
+    "sev SEV1",
+    "escalate",
+    "status identified",
+    "status monitoring",
+    "commander @bob",
+    "role scribe @carol",
+    "tasks",
+    "timeline",
+    "list",
+    "summary",
+    "snooze 30m",
+    "comms customer_notice",
+    "resolve Fixed",
+    "reopen",
+    "declare SEV3 Disk filling up",
+    "declare --playbook default Login down --",
+    "help declare",
+]
+
+
 @st.composite
 def command_text(draw: st.DrawFn) -> str:
-    """The text after `/incident`: mostly grammar-shaped, sometimes anything at all."""
-    if draw(st.integers(0, 9)) == 0:
+    """The text after `/incident`: mostly grammar-shaped (a third of it a valid command,
+    perhaps with more words), sometimes anything at all."""
+    choice = draw(st.integers(0, 9))
+    if choice == 0:
         return draw(st.text(max_size=300))
+    if choice <= 3:
+        text = draw(st.sampled_from(_VALID))
+        for w in draw(st.lists(word, max_size=2)):
+            text += draw(separator) + w
+        return text
     head = draw(st.one_of(st.sampled_from(SUBCOMMANDS), word))
     text = head
     for w in draw(st.lists(word, max_size=6)):

@@ -11,7 +11,9 @@ The last is measured as thread CPU time, not wall time, so a loaded machine cann
 it; and it is guarded structurally as well: input is capped before parsing and every
 parser is linear (bot/limits.py, bot/commands.py).
 
-The `ci` profile runs a few hundred commands; `WARROOM_FUZZ=long` with
+Chat captured from the incident channel (text of the same kinds) comes back in the
+timeline and in summaries, so it is checked the same way. The `ci` profile runs a few
+hundred commands; `WARROOM_FUZZ=long` with
 `WARROOM_FUZZ_EXAMPLES=N` runs about 3.5 N (see docs/testing.md).
 """
 
@@ -211,23 +213,34 @@ KNOWN = [
     "list " + "1" * 3990,
     "timeline 99999999999",
     "declare SEV2 -- --force push",
+    "timeline",
+    "summary",
 ]
+FORGED_CHAT = "\x02@UBOB\x03 <!here> @everyone <@UBOB> \ud800"
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-@example(commands=KNOWN, who="alice", inside=True)
-@example(commands=KNOWN, who="bob", inside=False)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    max_examples=max(settings().max_examples, 80),  # the ci profile's 40 are too few here
+)
+@example(commands=KNOWN, who="alice", inside=True, chat=FORGED_CHAT)
+@example(commands=KNOWN, who="bob", inside=False, chat=FORGED_CHAT)
 @given(
     commands=st.lists(command_text(), min_size=1, max_size=6),
     who=st.sampled_from(["alice", "bob"]),
     inside=st.booleans(),
+    chat=command_text(),
 )
 async def test_no_command_text_crashes_freezes_forges_or_half_writes(
-    arena: Arena, commands: list[str], who: str, inside: bool
+    arena: Arena, commands: list[str], who: str, inside: bool, chat: str
 ) -> None:
     s = await arena.ready()
     FIGURES.examples += 1
     s.as_user(who)
-    s.go(s.ws.channels[arena.channel].name if inside else "general")
+    s.go(s.ws.channels[arena.channel].name)
+    if chat.strip() and not chat.startswith("/"):  # captured: timelines and summaries show it
+        await s.send(chat)
+    if not inside:
+        s.go("general")
     for text in commands:
         await run_one(arena, text)
