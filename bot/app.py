@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from jinja2 import TemplateError
-
 from bot.bot import Bot
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -17,6 +15,7 @@ from bot.render import Renderer, TemplateProblem
 from bot.scheduler import Scheduler
 from bot.service.base import Deps, Options
 from bot.service.recovery import Recovery, resume_declares
+from bot.template_check import check_templates
 from storage import migrate
 from storage.database import Database
 
@@ -62,21 +61,15 @@ class App:
 
 
 def load_configuration(settings: Settings) -> tuple[PlaybookSet, Renderer]:
-    """Playbooks and templates: raises PlaybookError / TemplateProblem on bad files."""
+    """Playbooks and templates: raises PlaybookError / TemplateProblem on bad files.
+
+    Every template is rendered against sample incidents (`bot.template_check`), so an
+    unknown filter or a misspelled variable stops the start, not a live incident."""
     playbooks = load_playbooks(settings.playbooks_dir, severities=settings.severity_scale)
     renderer = Renderer(
         override_dir=settings.playbooks_dir / "templates", timezone=settings.timezone
     )
-    problems = renderer.check()
-    for pb in playbooks.by_name.values():
-        try:
-            renderer.env.get_template(pb.postmortem_template)
-        except TemplateError as exc:
-            problems.append(f"playbook {pb.name}: postmortem_template: {exc}")
-        for key, source in pb.comms.items():
-            problem = renderer.check_string(source, origin=f"playbook {pb.name}: comms.{key}")
-            if problem:
-                problems.append(problem)
+    problems = check_templates(renderer, playbooks, command=settings.command_name)
     if problems:
         raise TemplateProblem("\n".join(problems))
     return playbooks, renderer

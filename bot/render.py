@@ -92,25 +92,6 @@ class Renderer:
             self._cache[name] = tpl
         return tpl
 
-    def check(self) -> list[str]:
-        """Compile every template (defaults and overrides); return the problems found."""
-        problems: list[str] = []
-        for name in sorted(set(self.env.list_templates(extensions=["j2"]))):
-            try:
-                self.env.get_template(name)
-            except TemplateError as exc:
-                line = getattr(exc, "lineno", None)
-                where = f" line {line}" if line else ""
-                problems.append(f"template {name}{where}: {exc}")
-        return problems
-
-    def check_string(self, source: str, *, origin: str) -> str | None:
-        try:
-            self.env.parse(source)
-        except TemplateError as exc:
-            return f"{origin}: {exc}"
-        return None
-
     def text(self, name: str, **ctx: Any) -> str:
         try:
             return self._template(name).render(**ctx).strip()
