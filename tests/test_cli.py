@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot import __version__
-
-REPO = Path(__file__).resolve().parent.parent
-PLAYBOOKS = REPO / "playbooks"
-
-
-def warroom(
-    tmp_path: Path, *args: str, stdin: str = "", playbooks: Path = PLAYBOOKS, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
-    environment.update(
-        WARROOM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}",
-        WARROOM_PLAYBOOKS_DIR=str(playbooks),
-        WARROOM_LOG_LEVEL="WARNING",
-        WARROOM_HTTP_PORT="0",  # any free port: runs may overlap, 8080 may be taken
-        PYTHONIOENCODING="utf-8",
-    )
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,
-        env=environment,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.cli_support import PLAYBOOKS, warroom
 
 
 def playbooks_with(tmp_path: Path, **edits: object) -> Path:
