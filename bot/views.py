@@ -107,16 +107,7 @@ def build_view(
         declared_by=incident.declared_by_name or incident.declared_by_id,
         latest_update=incident.latest_update,
         roles=role_views,
-        tasks=tuple(
-            TaskView(
-                number=t.number,
-                text=t.text,
-                owner_id=t.owner_id,
-                owner_name=t.owner_name,
-                done=t.done,
-            )
-            for t in tasks
-        ),
+        tasks=task_views(tasks),
         times=KeyTimes(
             declared=incident.declared_at,
             acknowledged=incident.identified_at or incident.monitoring_at,
@@ -125,4 +116,17 @@ def build_view(
         ),
         impact=incident.impact,
         urgency=incident.urgency,
+    )
+
+
+def task_views(tasks: Sequence[Task]) -> tuple[TaskView, ...]:
+    return tuple(
+        TaskView(
+            number=t.number,
+            text=t.text,
+            owner_id=t.owner_id,
+            owner_name=t.owner_name,
+            done=t.done,
+        )
+        for t in tasks
     )

@@ -222,9 +222,27 @@ async def participants(session: AsyncSession, *, incident_id: int) -> Sequence[P
     return (await session.exec(stmt)).all()
 
 
-async def tasks(session: AsyncSession, *, incident_id: int) -> Sequence[Task]:
-    stmt = select(Task).where(Task.incident_id == incident_id).order_by(col(Task.number))
+async def tasks(
+    session: AsyncSession, *, incident_id: int, limit: int | None = None, offset: int = 0
+) -> Sequence[Task]:
+    """The incident's tasks by number; `limit` and `offset` give one page of them."""
+    stmt = (
+        select(Task)
+        .where(Task.incident_id == incident_id)
+        .order_by(col(Task.number))
+        .offset(offset)
+        .limit(limit)
+    )
     return (await session.exec(stmt)).all()
+
+
+async def count_tasks(session: AsyncSession, *, incident_id: int) -> tuple[int, int]:
+    """(all tasks, open tasks) of the incident."""
+    stmt = select(func.count(), func.count().filter(col(Task.done).is_(False))).where(
+        Task.incident_id == incident_id
+    )
+    total, still_open = (await session.exec(stmt)).one()
+    return int(total), int(still_open)
 
 
 async def task_by_number(session: AsyncSession, *, incident_id: int, number: int) -> Task | None:

@@ -146,6 +146,9 @@ async def test_the_task_list_pages(incident):
     second = reply_text(await s.send("/incident tasks 2"))
     assert "#21 Task 21" in second and "#25 Task 25" in second and "#20 " not in second
     assert len(first) <= MAX_REPLY and len(second) <= MAX_REPLY
+    missing = await s.send("/incident task done 99")
+    assert missing.reply is not None
+    assert "There is no task #99. Tasks: 1 to 25." in missing.reply.plain()
 
 
 # --- buttons, forms and names from the platform ----------------------------------------

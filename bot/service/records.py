@@ -20,7 +20,7 @@ from bot.paging import ROW_TEXT, TASKS_PAGE, TIMELINE_PAGE, page
 from bot.port import RichMessage
 from bot.service import notices, surfaces
 from bot.service.base import Actor, Deps, Result, load_view, resolve_user, touch
-from bot.views import incident_ref
+from bot.views import incident_ref, task_views
 from storage import repository as repo
 from storage.repository import Executor, IncidentKey
 from storage.tables import Incident, Task
@@ -165,8 +165,14 @@ async def complete_task(
     assert incident.id is not None
     task = await repo.task_by_number(tx, incident_id=incident.id, number=number)
     if task is None:
-        existing = [str(t.number) for t in await repo.tasks(tx, incident_id=incident.id)]
-        listing = ", ".join(existing) if existing else "none yet"
+        total, _ = await repo.count_tasks(tx, incident_id=incident.id)  # numbered 1..total
+        listing = (
+            "none yet"
+            if not total
+            else ", ".join(str(n) for n in range(1, total + 1))
+            if total <= 10
+            else f"1 to {total}"
+        )
         raise UserError(f"There is no task #{number}. Tasks: {listing}.", usage="task done <n>")
     if task.done:
         raise UserError(f"Task #{number} is already done.")
@@ -189,17 +195,23 @@ async def complete_task(
 async def list_tasks(
     tx: AsyncSession, deps: Deps, incident: Incident, *, number: int = 1
 ) -> Result:
-    """Page `number` of the incident's tasks, `TASKS_PAGE` to a page, by task number."""
-    view = await load_view(tx, deps, incident, with_tasks=True)
+    """Page `number` of the incident's tasks, `TASKS_PAGE` to a page, by task number.
+    Only that page is read: however many tasks there are, the cost stays the same."""
+    assert incident.id is not None
+    total, still_open = await repo.count_tasks(tx, incident_id=incident.id)
     command = f"/{deps.options.command_name} tasks"
-    shown = page(number, size=TASKS_PAGE, total=len(view.tasks), what="tasks", command=command)
-    tasks = [
-        dataclasses.replace(t, text=shorten(t.text, ROW_TEXT))
-        for t in view.tasks[shown.offset : shown.offset + shown.size]
-    ]
+    shown = page(number, size=TASKS_PAGE, total=total, what="tasks", command=command)
+    rows = await repo.tasks(tx, incident_id=incident.id, limit=shown.size, offset=shown.offset)
+    view = await load_view(tx, deps, incident)
+    tasks = [dataclasses.replace(t, text=shorten(t.text, ROW_TEXT)) for t in task_views(rows)]
     return Result(
         reply=deps.renderer.message(
-            "tasks", incident=view, tasks=tasks, page=shown, command=command
+            "tasks",
+            incident=view,
+            tasks=tasks,
+            open_count=still_open,
+            page=shown,
+            command=command,
         )
     )
 
