@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot import markup
+from bot.app import App
 from bot.command_help import ALIASES, SPECS
 from bot.events import InboundEvent
 from bot.port import Outcome, RichMessage
@@ -116,6 +117,16 @@ def command_text(draw: st.DrawFn) -> str:
 
 
 # --- the event loop's time --------------------------------------------------------------
+
+
+def compile_templates(app: App) -> None:
+    """Compile every message template of a newly built app, as the first app of a process
+    does when it checks them at start. A test process builds many apps and checks the
+    templates only once (`bot.template_check`), so a later app would otherwise compile
+    each template inside the first command that renders it."""
+    env = app.bot.deps.renderer.env
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)
 
 
 class LoopMeter:

@@ -38,7 +38,14 @@ from bot.limits import MAX_REPLY
 from bot.port import ChannelRef, RichMessage, UserRef
 from storage import repository as repo
 from tests.conftest import make_settings
-from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, LoopMeter, check_mentions, command_text
+from tests.fuzz_support import (
+    MAX_LOOP_CPU_S,
+    Figures,
+    LoopMeter,
+    check_mentions,
+    command_text,
+    compile_templates,
+)
 from tests.snapshots import chat_state, db_state
 
 FIGURES = Figures("grammar")
@@ -92,6 +99,7 @@ class Arena:
             folder = self.root / f"db{self.built - 1}"
             folder.mkdir()
             self.app, self.session = await build_console(make_settings(folder), clock=self.clock)
+            compile_templates(self.app)
             self.meter = LoopMeter(self.session.handle)
             self.session.handle = self.meter
             self.examples = 0

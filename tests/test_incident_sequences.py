@@ -46,7 +46,7 @@ from bot.limits import MAX_REPLY
 from storage.tables import Incident, RoleAssignment, Task, TimelineEntry
 from tests.conftest import make_settings
 from tests.fuzz_profiles import is_long
-from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, LoopMeter
+from tests.fuzz_support import MAX_LOOP_CPU_S, Figures, LoopMeter, compile_templates
 
 T = TypeVar("T")
 FIGURES = Figures("sequences")
@@ -95,6 +95,7 @@ class IncidentSequences(RuleBasedStateMachine):
         self.app, self.session = self.run(
             build_console(make_settings(self.folder), clock=self.clock)
         )
+        compile_templates(self.app)
         self.meter = LoopMeter(self.session.handle)
         self.session.handle = self.meter
         FIGURES.examples += 1
