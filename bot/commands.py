@@ -7,8 +7,7 @@ which has the configuration and gives the same kind of specific error.
 
 from __future__ import annotations
 
-import re
-
+from bot.command_declare import parse_declare
 from bot.command_help import ALIASES, SPECS, Spec, help_spec
 from bot.command_types import (
     AddNote,
@@ -34,11 +33,11 @@ from bot.command_types import (
     Snooze,
     name_of,
 )
+from bot.command_words import check_length, is_user_ref, parse_number, syntax_error
 from bot.domain.durations import DurationTooLong, parse_duration
 from bot.domain.suggest import closest
 from bot.domain.text import strip_edges
 from bot.errors import UserError
-from bot.limits import MAX_INPUT
 
 __all__ = [
     "ALIASES",
@@ -74,159 +73,50 @@ __all__ = [
     "parse_number",
 ]
 
-_USER = re.compile(r"^(<@!?[A-Za-z0-9._-]+(\|[^>]*)?>|@[\w.\-]+)$")
-_SEVERITY_LIKE = re.compile(r"^(sev|p)\d+$", re.IGNORECASE)
-_MAX_NUMBER = 2**31 - 1  # the largest number an INTEGER column holds on every backend
-_MAX_DIGITS = len(str(_MAX_NUMBER))
-END_OF_OPTIONS = "--"
-
 
 # --- parsing --------------------------------------------------------------------------
 
 
-def check_length(text: str, what: str = "That command") -> None:
-    """Refuse text over `MAX_INPUT` characters, before anything parses it."""
-    if len(text) > MAX_INPUT:
-        raise UserError(
-            f"{what} is {len(text):,} characters long; the limit is {MAX_INPUT:,}. "
-            "Nothing was changed."
-        )
-
-
-def parse_number(word: str) -> int | None:
-    """A number such as a task's or a page's (`3`, `#3`), or None. At most ten digits
-    reach `int()`, and the result fits an INTEGER column."""
-    digits = word.removeprefix("#")
-    if not digits.isdecimal() or len(digits) > _MAX_DIGITS:
-        return None
-    number = int(digits)
-    return number if 0 < number <= _MAX_NUMBER else None
-
-
-def is_user_ref(word: str) -> bool:
-    return bool(_USER.match(word))
-
-
-def _err(spec: Spec, message: str, suggestion: str = "") -> UserError:
-    return UserError(message, usage=spec.usage, suggestion=suggestion)
-
-
 def _text(spec: Spec, rest: str, what: str) -> str:
     if not rest.strip():
-        raise _err(spec, f"`{spec.name}` needs {what}.")
+        raise syntax_error(spec, f"`{spec.name}` needs {what}.")
     return rest.strip()
 
 
 def _user(spec: Spec, words: list[str], position: str = "") -> str:
     if not words:
-        raise _err(spec, f"`{spec.name}` needs a user{position}, like @alice.")
+        raise syntax_error(spec, f"`{spec.name}` needs a user{position}, like @alice.")
     if len(words) > 1:
-        raise _err(spec, f"`{spec.name}` takes one user, got `{' '.join(words)}`.")
+        raise syntax_error(spec, f"`{spec.name}` takes one user, got `{' '.join(words)}`.")
     if not is_user_ref(words[0]):
-        raise _err(spec, f"`{words[0]}` is not a user. Mention someone, like @alice.")
+        raise syntax_error(spec, f"`{words[0]}` is not a user. Mention someone, like @alice.")
     return words[0]
 
 
 def _no_args(spec: Spec, words: list[str]) -> None:
     if words:
-        raise _err(spec, f"`{spec.name}` takes no arguments, got `{' '.join(words)}`.")
-
-
-_DECLARE_VALUE_FLAGS = ("--playbook", "--impact", "--urgency", "--commander", "--comms")
-_DECLARE_BOOL_FLAGS = ("--private", "--drill")
-
-
-def _parse_declare(spec: Spec, words: list[str], severity_names: list[str]) -> Declare:
-    """Flags anywhere; the first word may be a level; the other words are the title.
-    After a bare `--` every word is title, even one that starts with `--`."""
-    values: dict[str, str] = {}
-    bools: set[str] = set()
-    title_words: list[str] = []
-    literal: list[str] = []
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w == END_OF_OPTIONS:
-            literal = words[i + 1 :]
-            break
-        if w.startswith("--"):
-            flag = w.split("=", 1)[0].lower()
-            inline = w.split("=", 1)[1] if "=" in w else None
-            if flag in _DECLARE_BOOL_FLAGS:
-                if inline is not None:
-                    raise _err(spec, f"`{flag}` takes no value; leave it out to turn it off.")
-                bools.add(flag)
-            elif flag in _DECLARE_VALUE_FLAGS:
-                if inline is None:
-                    if i + 1 >= len(words) or words[i + 1].startswith("--"):
-                        raise _err(spec, f"`{flag}` needs a value.")
-                    inline = words[i + 1]
-                    i += 1
-                if flag in values:
-                    raise _err(spec, f"`{flag}` is given twice.")
-                values[flag] = inline
-            else:
-                raise _err(
-                    spec,
-                    f"`{flag}` is not a declare option. To start a title word with `--`, "
-                    "put the title after a bare `--`: `declare SEV2 -- --force push failed`.",
-                    closest(flag, _DECLARE_VALUE_FLAGS + _DECLARE_BOOL_FLAGS),
-                )
-        else:
-            title_words.append(w)
-        i += 1
-
-    severity = None
-    if title_words:
-        first = title_words[0]
-        if first.lower() in (n.lower() for n in severity_names):
-            severity = title_words.pop(0)
-        elif _SEVERITY_LIKE.match(first):
-            raise UserError(
-                f"`{first}` is not a severity level.",
-                usage=" | ".join(severity_names),
-                suggestion=closest(first, severity_names),
-            )
-    title_words += literal
-    if not title_words:
-        raise _err(spec, "`declare` needs a title.")
-    for flag in ("--commander", "--comms"):
-        if flag in values and not is_user_ref(values[flag]):
-            raise _err(spec, f"`{flag}` needs a user like @alice, got `{values[flag]}`.")
-    if ("--impact" in values) != ("--urgency" in values):
-        raise _err(spec, "`--impact` and `--urgency` go together: give both.")
-    if severity and "--impact" in values:
-        raise _err(spec, "Give either a severity level or --impact/--urgency, not both.")
-    return Declare(
-        title=" ".join(title_words),
-        severity=severity,
-        playbook=values.get("--playbook"),
-        impact=values.get("--impact"),
-        urgency=values.get("--urgency"),
-        commander=values.get("--commander"),
-        comms=values.get("--comms"),
-        private="--private" in bools,
-        drill="--drill" in bools,
-    )
+        raise syntax_error(spec, f"`{spec.name}` takes no arguments, got `{' '.join(words)}`.")
 
 
 def _parse_task(spec: Spec, words: list[str]) -> Command:
     if not words:
-        raise _err(spec, "`task` needs `add` or `done`.")
+        raise syntax_error(spec, "`task` needs `add` or `done`.")
     verb, rest = words[0].lower(), words[1:]
     if verb == "add":
         owner = None
         if rest and is_user_ref(rest[-1]):
             owner = rest.pop()
         if not rest:
-            raise _err(spec, "`task add` needs the task's text.")
+            raise syntax_error(spec, "`task add` needs the task's text.")
         return AddTask(text=" ".join(rest), owner=owner)
     if verb in ("done", "complete", "close"):
         number = parse_number(rest[0]) if len(rest) == 1 else None
         if number is None:
-            raise _err(spec, "`task done` needs a task number, like `task done 2`.")
+            raise syntax_error(spec, "`task done` needs a task number, like `task done 2`.")
         return CompleteTask(number=number)
-    raise _err(spec, f"`task {verb}` is not a task command.", closest(verb, ["add", "done"]))
+    raise syntax_error(
+        spec, f"`task {verb}` is not a task command.", closest(verb, ["add", "done"])
+    )
 
 
 MAX_SNOOZE_SECONDS = 24 * 3600
@@ -234,19 +124,19 @@ MAX_SNOOZE_SECONDS = 24 * 3600
 
 def _parse_snooze(spec: Spec, words: list[str]) -> Snooze:
     if len(words) != 1:
-        raise _err(spec, "`snooze` needs one duration, like `snooze 30m`.")
+        raise syntax_error(spec, "`snooze` needs one duration, like `snooze 30m`.")
     try:
         delta = parse_duration(words[0])
     except DurationTooLong:
-        raise _err(spec, "You can snooze reminders for at most 24h.") from None
+        raise syntax_error(spec, "You can snooze reminders for at most 24h.") from None
     except ValueError:
-        raise _err(
+        raise syntax_error(
             spec, f"`{words[0]}` is not a duration; use minutes or hours like 30m or 1h."
         ) from None
     if delta is None:
-        raise _err(spec, "`snooze` needs a duration, like 30m.")
+        raise syntax_error(spec, "`snooze` needs a duration, like 30m.")
     if delta.total_seconds() > MAX_SNOOZE_SECONDS:
-        raise _err(spec, "You can snooze reminders for at most 24h.")
+        raise syntax_error(spec, "You can snooze reminders for at most 24h.")
     return Snooze(duration=delta)
 
 
@@ -255,11 +145,15 @@ def _parse_comms(spec: Spec, words: list[str]) -> RenderComms:
     rest = [w for w in words if w != "--post"]
     unknown = [w for w in rest if w.startswith("--")]
     if unknown:
-        raise _err(spec, f"`{unknown[0]}` is not a comms option.", closest(unknown[0], ["--post"]))
+        raise syntax_error(
+            spec, f"`{unknown[0]}` is not a comms option.", closest(unknown[0], ["--post"])
+        )
     if len(rest) > 1:
-        raise _err(spec, "`comms` takes one template name (or one @user to assign the role).")
+        raise syntax_error(
+            spec, "`comms` takes one template name (or one @user to assign the role)."
+        )
     if post and not rest:
-        raise _err(
+        raise syntax_error(
             spec, "`comms --post` needs the template to post, like `comms customer_notice --post`."
         )
     return RenderComms(template=rest[0] if rest else None, post=post)
@@ -271,7 +165,7 @@ def _page(spec: Spec, words: list[str]) -> int:
         return 1
     number = parse_number(words[0]) if len(words) == 1 else None
     if number is None:
-        raise _err(
+        raise syntax_error(
             spec,
             f"`{spec.name}` takes at most a page number, like `{spec.name} 2`; "
             f"got `{' '.join(words)}`.",
@@ -305,10 +199,10 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
         )
     match name:
         case "declare":
-            return _parse_declare(spec, words, severity_names)
+            return parse_declare(spec, words, severity_names)
         case "sev":
             if len(words) != 1:
-                raise _err(spec, "`sev` needs exactly one level.")
+                raise syntax_error(spec, "`sev` needs exactly one level.")
             return SetSeverity(level=words[0])
         case "escalate":
             _no_args(spec, words)
@@ -318,7 +212,7 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
             return Deescalate()
         case "status":
             if len(words) != 1:
-                raise _err(spec, "`status` needs exactly one status.")
+                raise syntax_error(spec, "`status` needs exactly one status.")
             return SetStatus(state=words[0])
         case "comms" if not words or not is_user_ref(words[0]):
             return _parse_comms(spec, words)
@@ -334,7 +228,7 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
             return MakePostmortem()
         case "role":
             if not words:
-                raise _err(spec, "`role` needs a role name and a user.")
+                raise syntax_error(spec, "`role` needs a role name and a user.")
             return AssignRole(role=words[0].lower(), user=_user(spec, words[1:], " after the role"))
         case "update":
             return PostUpdate(text=_text(spec, rest, "the update's text"))
@@ -355,7 +249,7 @@ def parse(text: str, *, severity_names: list[str]) -> Command:
             return ListIncidents(page=_page(spec, words))
         case _:
             if len(words) > 1:
-                raise _err(spec, "`help` takes at most one subcommand.")
+                raise syntax_error(spec, "`help` takes at most one subcommand.")
             return Help(topic=words[0].lower() if words else "")
 
 
