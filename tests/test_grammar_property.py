@@ -5,11 +5,15 @@
 - produces no mention, in the reply or in anything posted, that the core did not make
   from a user reference (checked through the real Slack and Discord renderers too),
 - changes nothing at all when it refuses the command (every table, every channel), and
-- spends at most 100 ms of CPU on the event loop's thread for the command.
+- never holds the event loop for more than 100 ms: no stretch of the loop thread's
+  work between two yields (one callback) takes more CPU than that.
 
-The last is measured as thread CPU time, not wall time, so a loaded machine cannot fail
-it; and it is guarded structurally as well: input is capped before parsing and every
-parser is linear (bot/limits.py, bot/commands.py).
+The last is measured as CPU time of the loop's thread, not wall time, per callback the
+loop runs while the command is handled (tests/fuzz_support.py: `LoopMeter`). A
+command's CPU time in all is reported too: a declare's ~60 short stretches add up to
+30-50 ms on a quiet two-core machine but over 100 ms when it is heavily loaded, while
+other tasks run between them. The class is guarded structurally as well: input is
+capped before parsing and every parser is linear (bot/limits.py, bot/command_words.py).
 
 Chat captured from the incident channel (text of the same kinds) comes back in the
 timeline and in summaries, so it is checked the same way. The `ci` profile runs a few
@@ -176,16 +180,20 @@ async def run_one(arena: Arena, text: str) -> None:
     )
     arena.meter.take()
     outcome = await s.deliver(event)
-    cpu = arena.meter.take()
+    loop = arena.meter.take()
     reply = outcome.reply
     plain = reply.plain() if reply is not None else ""
     refused = plain.startswith("⚠️")
-    FIGURES.count(text, cpu, refused=refused)
+    FIGURES.count(text, loop, refused=refused)
 
     assert not plain.startswith("😓"), f"the apology for {text[:200]!r}"
     assert len(plain) <= MAX_REPLY, f"a reply of {len(plain)} characters for {text[:200]!r}"
-    assert cpu <= MAX_LOOP_CPU_S, f"{cpu * 1000:.0f} ms of loop CPU for {text[:200]!r}"
-    assert [r.user_id for r in ws.private[seen:]] == ([s.user.id] if reply else [])
+    assert loop.longest <= MAX_LOOP_CPU_S, (
+        f"{text[:200]!r} held the loop for {loop.longest * 1000:.0f} ms of CPU"
+    )
+    private = ws.private[seen:]  # the reply, and read-ins for people invited meanwhile
+    assert sum(r.message is reply for r in private) == (1 if reply else 0)
+    assert all(r.user_id == s.user.id for r in private if r.message is reply)
 
     users = set(ws.users)
     changed = [
@@ -193,7 +201,7 @@ async def run_one(arena: Arena, text: str) -> None:
         for m_id, m in _rich_messages(s).items()
         if m is not None and messages_before.get(m_id) is not m
     ]
-    for message in [*changed, *([reply] if reply else [])]:
+    for message in [*changed, *(r.message for r in private)]:
         check_mentions(message, users)
         assert "warroom could not" not in message.plain(), message.plain()
     for channel in ws.channels.values():
