@@ -23,7 +23,7 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 LINE_LIMIT = 64 * 1024 * 1024  # a job or results line: every body, or every latency
-REPORTED = ("declared", "attached", "deduplicated", "ignored", "failed")
+REPORTED = ("declared", "attached", "deduplicated", "ignored", "channel_pending")
 
 
 @dataclass

@@ -23,7 +23,7 @@ the clock starts.
 
 Figures: `alerts_per_s` (timed alerts over the timed wall time), `p50_ms`/`p99_ms` per
 request, the report counts summed from the responses' JSON (`declared`, `attached`,
-`deduplicated`, `ignored`, `failed`), `incidents` (rows in the database at the end),
+`deduplicated`, `ignored`, `channel_pending`), `incidents` (rows in the database at the end),
 `expected_incidents` (distinct groups sent), `alert_rows` (rows in the `alert` table,
 which must equal `fingerprints`, the distinct fingerprints sent), and `duplicates`.
 

@@ -136,7 +136,7 @@ class Metrics:
         default_factory=lambda: Counter(
             "warroom_alerts_total",
             "Alerts received, by source and by what became of them "
-            "(declared, attached, deduplicated, resolved, ignored, failed).",
+            "(declared, attached, deduplicated, resolved, ignored, channel_pending).",
             ("source", "result"),
         )
     )

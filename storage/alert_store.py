@@ -149,6 +149,8 @@ async def join_group(
     conn: AsyncConnection, *, source: str, key: str, group: str, row: dict[str, Any], at: datetime
 ) -> Joined | None:
     """A new alert whose notification group already has an open incident: add it there.
+    While that incident has no channel yet, the alert is left unposted (`last_posted`
+    NULL) for `claim_unposted` to post once the channel exists.
 
     None when the group has no open incident, or the alert's key already has a row (a
     re-fire, or a race another delivery won): those take the full path."""
@@ -171,7 +173,38 @@ async def join_group(
         "first_seen": at,
         "last_seen": at,
         "last_change": at,
-        "last_posted": at,
+        "last_posted": at if found[2] else None,
     }
     inserted = (await conn.execute(_insert_new_statement(conn.dialect.name), values)).first()
     return Joined(found[0], found[1], found[2]) if inserted is not None else None
+
+
+async def holds_alerts(session: AsyncSession, *, incident_id: int) -> bool:
+    """Whether any alert belongs to the incident (then it must never be deleted: the
+    delivery that brought the alert was told it was taken)."""
+    statement = select(AlertRecord.id).where(col(AlertRecord.incident_id) == incident_id)
+    return (await session.exec(statement.limit(1))).first() is not None
+
+
+async def claim_unposted(
+    session: AsyncSession, *, incident_id: int, at: datetime
+) -> Sequence[AlertRecord]:
+    """The incident's alerts that joined it before it had a channel (`last_posted` NULL),
+    marked posted at `at` in this transaction, so that one caller posts each of them."""
+    alerts = AlertRecord.__table__  # type: ignore[attr-defined]
+    claimed = update(alerts).where(
+        alerts.c.incident_id == incident_id, alerts.c.last_posted.is_(None)
+    )
+    conn = await session.connection()
+    ids = [
+        row[0]
+        for row in await conn.execute(
+            claimed.values(last_posted=at).returning(alerts.c.id),
+        )
+    ]
+    if not ids:
+        return []
+    statement = (
+        select(AlertRecord).where(col(AlertRecord.id).in_(ids)).order_by(col(AlertRecord.id))
+    )
+    return (await session.exec(statement)).all()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -177,9 +178,14 @@ class AlertRecord(SQLModel, table=True):
     title: str = ""
     severity: str = ""
     labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # [{"label": ..., "url": ...}]: what its message shows, if it is posted later
+    links: list[dict[str, str]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=sql_text("'[]'")),
+    )
     fire_count: int = 1
     flaps: int = 0
     first_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_change: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    last_posted: datetime | None = _utc()
+    last_posted: datetime | None = _utc()  # NULL: joined before its incident had a channel

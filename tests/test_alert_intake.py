@@ -281,7 +281,9 @@ async def test_a_resolve_for_an_unknown_alert_is_ignored(console: Console) -> No
     assert await incidents(console) == []
 
 
-async def test_no_channel_rolls_the_alert_declare_back(console: Console) -> None:
+async def test_no_channel_keeps_the_declared_incident_and_its_alert(console: Console) -> None:
+    """The delivery is answered, so its alert is kept: the incident waits for a channel
+    (see tests/test_alert_channel_failure.py for the retry and the races)."""
     from bot.service.declare import MAX_NAME_ATTEMPTS
 
     base = "inc-1-high-error-rate-on-checkout"
@@ -290,10 +292,13 @@ async def test_no_channel_rolls_the_alert_declare_back(console: Console) -> None
         console.session.ws.add_channel(f"{base}-{n}")
 
     report = await deliver(console, alert())
-    assert report.declared == [] and report.incidents == []
-    assert await incidents(console) == []
+    assert report.declared == [1] and report.channel_pending == [1] and report.incidents == [1]
+    [inc] = await incidents(console)
+    assert inc.status == "investigating" and inc.channel_id is None
+    assert inc.channel_name is None  # every name was someone else's: none to adopt
     async with console.app.db.reader() as tx:
-        assert (await tx.exec(select(func.count()).select_from(AlertRecord))).one() == 0
+        assert (await tx.exec(select(func.count()).select_from(AlertRecord))).one() == 1
+    assert console.app.bot.deps.metrics.alerts.get("alertmanager", "channel_pending") == 1
 
 
 async def test_intake_is_counted_in_the_metrics(console: Console) -> None:

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import migrate
 from storage import repository as repo
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("db_url")  # each test on SQLite and Postgr
 
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 DRAFT = "# INC-1 — Checkout errors\n\nRésumé: ✅ fixed by rolling back `cart@4.2`.\n"
-REVISIONS = ["0001", "0002", "0003", "0004"]  # and any later ones, which get no rows here
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]  # later ones get no rows here
 
 
 NO_ID = {"processed_event", "postmortem"}  # keyed by another column
@@ -39,9 +39,15 @@ NO_ID = {"processed_event", "postmortem"}  # keyed by another column
 
 def column_type(name: str, value: Any) -> Any:
     """The type an older warroom bound the value with (UTC times as UTC, JSON as JSON)."""
-    if name.endswith("_at") or name == "at":
+    if name.endswith("_at") or name in (
+        "at",
+        "first_seen",
+        "last_seen",
+        "last_change",
+        "last_posted",
+    ):
         return UTCDateTime()
-    if name == "data":
+    if name in ("data", "labels"):
         return sa.JSON()
     kinds = {bool: sa.Boolean(), int: sa.Integer(), bytes: sa.LargeBinary(), str: sa.Text()}
     return kinds[type(value)]
@@ -152,6 +158,28 @@ async def write_0003(db: Database, second: int) -> None:
     )
 
 
+async def write_0004(db: Database, second: int) -> None:
+    """An alert, as the alert table was before it had links (0006)."""
+    await insert(
+        db,
+        "alert",
+        source="alertmanager",
+        key="fp-old",
+        group_key="g",
+        incident_id=second,
+        status="firing",
+        title="Login down",
+        severity="critical",
+        labels={"alertname": "LoginDown"},
+        fire_count=3,
+        flaps=0,
+        first_seen=T0,
+        last_seen=T0,
+        last_change=T0,
+        last_posted=T0,
+    )
+
+
 async def test_every_revision_in_order_keeps_the_data_written_before_it(db):
     scripts = ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()
     revisions = [s.revision for s in reversed(list(scripts))]
@@ -165,6 +193,8 @@ async def test_every_revision_in_order_keeps_the_data_written_before_it(db):
             second = await write_0002(db, first)
         elif revision == "0003":
             await write_0003(db, second)
+        elif revision == "0004":
+            await write_0004(db, second)
     assert revisions[-1] == migrate.head_revision() == await migrate.upgrade(db)
 
     async with db.reader() as tx:
@@ -217,8 +247,10 @@ async def test_every_revision_in_order_keeps_the_data_written_before_it(db):
             )
         )
     async with db.reader() as tx:
-        [alert] = (await tx.exec(select(AlertRecord))).all()
-        assert alert.labels == {"alertname": "LoginDown"}
+        old, alert = (await tx.exec(select(AlertRecord).order_by(col(AlertRecord.id)))).all()
+        assert (old.key, old.labels, old.fire_count) == ("fp-old", {"alertname": "LoginDown"}, 3)
+        assert old.links == [] and old.last_posted == T0  # 0006: no links, already posted
+        assert alert.labels == {"alertname": "LoginDown"} and alert.links == []
         assert [e.kind for e in await repo.timeline(tx, incident_id=second)] == ["note"]
 
 

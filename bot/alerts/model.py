@@ -60,7 +60,8 @@ class IntakeReport:
     deduplicated: int = 0  # repeats of an alert an open incident already has
     resolved: int = 0
     ignored: int = 0  # no rule wants it, or a resolve for an alert nobody tracks
-    failed: int = 0  # declares undone because no channel could be created
+    # declared, but the platform refused their channel: kept, and tried again
+    channel_pending: list[int] = field(default_factory=list)
     incidents: list[int] = field(default_factory=list)  # every incident touched
 
     def as_json(self) -> dict[str, object]:
@@ -71,6 +72,6 @@ class IntakeReport:
             "deduplicated": self.deduplicated,
             "resolved": self.resolved,
             "ignored": self.ignored,
-            "failed": self.failed,
+            "channel_pending": [f"INC-{n}" for n in self.channel_pending],
             "incidents": [f"INC-{n}" for n in self.incidents],
         }

@@ -5,7 +5,9 @@ open or is new in a notification group that already has an open incident, is rec
 one bare connection transaction with prepared statements: per alert, one counting
 UPDATE (or a group lookup and one INSERT) and the timeline row. Anything else (a resolve,
 a re-fire after a resolve, a declare, a race another delivery won) rolls this back and
-takes the full path in `bot.service.alerts`, which handles every case.
+takes the full path in `bot.service.alerts`, which handles every case. An alert that
+joins an incident without a channel yet is stored unposted; the caller posts it after
+the commit if the channel exists by then (`bot.service.alert_posts`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.alerts.model import Alert, IntakeReport
 from bot.alerts.rules import route
 from bot.domain.timeline import EventKind
 from bot.events import AlertsReceived
+from bot.service import alert_posts
 from bot.service.base import Actor, Deps, Effect
 from storage import alert_store
 from storage import repository as repo
@@ -52,8 +55,9 @@ def timeline_entry(
 
 async def short_path(
     deps: Deps, event: AlertsReceived, actor: Actor
-) -> tuple[IntakeReport, Posts] | None:
-    """The report and the channel posts to make, or None: take the full path."""
+) -> tuple[IntakeReport, Posts, set[int]] | None:
+    """The report, the channel posts to make and the incidents joined while they had no
+    channel (to post to once they have one); or None: take the full path."""
     alerts = event.alerts
     if not alerts or any(a.status != "firing" for a in alerts):
         return None
@@ -61,6 +65,7 @@ async def short_path(
         return None
     report = IntakeReport(received=len(alerts))
     posts: Posts = []
+    waiting: set[int] = set()
     try:
         async with deps.db.connection() as conn:
             for alert in alerts:
@@ -75,7 +80,12 @@ async def short_path(
                     report.deduplicated += 1
                     _touched(report, hit.number)
                     continue
-                row = {"title": alert.title, "severity": alert.severity, "labels": alert.labels}
+                row = {
+                    "title": alert.title,
+                    "severity": alert.severity,
+                    "labels": alert.labels,
+                    "links": alert_posts.links(alert),
+                }
                 joined = await alert_store.join_group(
                     conn,
                     source=alert.source,
@@ -93,9 +103,11 @@ async def short_path(
                 _touched(report, joined.number)
                 if joined.channel_id:
                     posts.append((joined.incident_id, _post(deps, joined.channel_id, alert)))
+                else:
+                    waiting.add(joined.incident_id)
     except _TakeTheFullPath:
         return None
-    return report, posts
+    return report, posts, waiting
 
 
 def _touched(report: IntakeReport, number: int) -> None:
@@ -104,9 +116,7 @@ def _touched(report: IntakeReport, number: int) -> None:
 
 
 def _post(deps: Deps, channel_id: str, alert: Alert) -> Effect:
-    message = deps.renderer.message(
-        "alert", alert=alert, event="attached", count=1, source=alert.source
-    )
+    message = alert_posts.message(deps, alert, "attached", 1)
 
     async def run() -> None:
         await deps.port.post_message(channel_id=channel_id, message=message)

@@ -10,6 +10,11 @@ fails on the unique key, is retried, and then finds the winner's incident.
 
 Re-fires and resolves inside the rule's `fold` window are recorded and counted but not
 posted again, so a flapping alert cannot flood the channel.
+
+Once a delivery is answered, its alerts stay recorded. If the channel of an incident that
+alerts declared cannot be created, the incident is kept without one (`declare.
+ChannelPending`: reported under `channel_pending`) and recovery tries again; alerts that
+join it meanwhile are posted when the channel exists (`bot.service.alert_posts`).
 """
 
 from __future__ import annotations
@@ -30,12 +35,11 @@ from bot.alerts.rules import AlertRule, route
 from bot.commands import Declare
 from bot.domain.status import Status
 from bot.effects import EffectRunner
-from bot.errors import UserError
 from bot.events import AlertsReceived
 from bot.markup import clean_user_text
 from bot.playbook import Playbook
 from bot.port import UserRef
-from bot.service import declare, notices
+from bot.service import alert_posts, declare
 from bot.service.alert_short_path import short_path, timeline_entry
 from bot.service.base import Actor, Deps, Effect
 from bot.service.triage import set_status
@@ -68,6 +72,7 @@ class _Work:
     openings: list[_Opening] = field(default_factory=list)
     effects: dict[int, list[Effect]] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)
+    waiting: set[int] = field(default_factory=set)  # joined incidents that had no channel
 
 
 People = tuple[dict[str, Any], list[Any]]
@@ -85,9 +90,11 @@ async def receive(
     event = dataclasses.replace(event, alerts=tuple(_clean(a) for a in event.alerts))
     short = await short_path(deps, event, actor)
     if short is not None:
-        report, posts = short
+        report, posts, waiting = short
         for incident_id, effect in posts:
             await runner.run(effect, incident_id=incident_id)
+        for incident_id in sorted(waiting):
+            await alert_posts.post_waiting(deps, runner, incident_id=incident_id)
         _count(deps, event.source, report)
         return report, []
     people: dict[int, People] = {}
@@ -121,14 +128,12 @@ async def receive(
                 p=opening.plan,
                 actor=actor,
             )
-        except UserError as exc:  # the channel could not be made: the declare was undone
-            log.error("alert declare of INC-%s rolled back: %s", opening.number, exc.message)
-            work.report.failed += 1
-            work.report.declared.remove(opening.number)
-            work.report.incidents.remove(opening.number)
-            work.changed.discard(opening.incident_id)
+        except declare.ChannelPending:  # kept, with its alerts; recovery tries again
+            work.report.channel_pending.append(opening.number)
     for incident_id, effects in work.effects.items():
         await runner.run_all(effects, incident_id=incident_id)
+    for incident_id in sorted(work.waiting):  # a channel made since they joined
+        await alert_posts.post_waiting(deps, runner, incident_id=incident_id)
     _count(deps, event.source, work.report)
     return work.report, sorted(work.changed)
 
@@ -154,7 +159,7 @@ def _count(deps: Deps, source: str, report: IntakeReport) -> None:
         ("deduplicated", report.deduplicated),
         ("resolved", report.resolved),
         ("ignored", report.ignored),
-        ("failed", report.failed),
+        ("channel_pending", len(report.channel_pending)),
     ):
         if n:
             counter.inc(source, result, by=n)
@@ -193,14 +198,13 @@ def _note(
     repo.add_timeline(tx, **timeline_entry(incident.id, alert, actor, what, **data))
 
 
-def _post(deps: Deps, work: _Work, incident: Incident, alert: Alert, what: str, count: int) -> None:
+def _post(deps: Deps, work: _Work, incident: Incident, alert: Alert, what: str, count: int) -> bool:
+    """Queue the alert's message; False (nothing to post) while the incident has no channel."""
     assert incident.id is not None
-    message = deps.renderer.message(
-        "alert", alert=alert, event=what, count=count, source=alert.source
-    )
-    work.effects.setdefault(incident.id, []).append(
-        notices.post(deps, incident, message, f"post the {alert.source} alert ({what})")
-    )
+    effect = alert_posts.post(deps, incident, alert, what, count)
+    if effect is not None:
+        work.effects.setdefault(incident.id, []).append(effect)
+    return effect is not None
 
 
 def _folded(row: AlertRecord, rule: AlertRule, at: datetime) -> bool:
@@ -228,9 +232,10 @@ async def _repeat(
     row.status, row.last_change = "firing", actor.at
     row.flaps += 1
     _note(tx, incident, alert, actor, "fired again", count=row.fire_count, flaps=row.flaps)
-    if not _folded(row, rule, actor.at):
+    if not _folded(row, rule, actor.at) and _post(
+        deps, work, incident, alert, "fired again", row.fire_count
+    ):
         row.last_posted = actor.at
-        _post(deps, work, incident, alert, "fired again", row.fire_count)
 
 
 async def _resolved(
@@ -256,9 +261,10 @@ async def _resolved(
     work.report.resolved += 1
     _touched(work, incident)
     _note(tx, incident, alert, actor, "resolved", count=row.fire_count)
-    if not _folded(row, rule, actor.at) or row.flaps == 0:
+    if (not _folded(row, rule, actor.at) or row.flaps == 0) and _post(
+        deps, work, incident, alert, "resolved", row.fire_count
+    ):
         row.last_posted = actor.at
-        _post(deps, work, incident, alert, "resolved", row.fire_count)
     await tx.flush()
     if rule.on_resolve == "monitoring" and incident.status in ("investigating", "identified"):
         assert incident.id is not None
@@ -291,12 +297,14 @@ async def _new(
     if target is None and rule.action == "attach":
         target = await alert_store.newest_open_incident(tx, playbook=playbook.name)
     if target is not None:
-        _remember(tx, row, alert, target, actor)
+        assert target.id is not None
+        posted = _post(deps, work, target, alert, "attached", 1)
+        _remember(tx, row, alert, target, actor, posted=posted)
+        if not posted:  # posted once the channel exists (`alert_posts.post_waiting`)
+            work.waiting.add(target.id)
         work.report.attached += 1
         _touched(work, target)
         _note(tx, target, alert, actor, "attached")
-        if target.channel_id:
-            _post(deps, work, target, alert, "attached", 1)
         return
     found = people.get(id(rule))
     if found is None:
@@ -317,7 +325,7 @@ async def _new(
     )
     incident = await declare.record(tx, deps, command, actor, plan)
     assert incident.id is not None
-    _remember(tx, row, alert, incident, actor)
+    _remember(tx, row, alert, incident, actor, posted=True)  # the card shows it
     _note(tx, incident, alert, actor, "declared")
     work.report.declared.append(incident.number)
     _touched(work, incident, reschedule=True)
@@ -357,9 +365,16 @@ def _lock_key(kind: str, name: str) -> int:
 
 
 def _remember(
-    tx: AsyncSession, row: AlertRecord | None, alert: Alert, incident: Incident, actor: Actor
+    tx: AsyncSession,
+    row: AlertRecord | None,
+    alert: Alert,
+    incident: Incident,
+    actor: Actor,
+    *,
+    posted: bool,
 ) -> None:
-    """Point the alert's row at its (new) incident; insert it if it's the first time."""
+    """Point the alert's row at its (new) incident; insert it if it's the first time.
+    `posted`: its message went out (else it waits for the incident's channel)."""
     assert incident.id is not None
     if row is None:
         row = AlertRecord(
@@ -375,8 +390,10 @@ def _remember(
     row.incident_id = incident.id
     row.status = "firing"
     row.title, row.severity, row.labels = alert.title, alert.severity, dict(alert.labels)
+    row.links = alert_posts.links(alert)
     row.fire_count, row.flaps = 1, 0
-    row.last_seen = row.last_change = row.last_posted = actor.at
+    row.last_seen = row.last_change = actor.at
+    row.last_posted = actor.at if posted else None
     tx.add(row)
 
 

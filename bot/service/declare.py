@@ -4,7 +4,9 @@ The incident, its roles and its first timeline entries commit together. Chat set
 after commit: create the channel (suffixing the name on collision), then post and pin
 the card, invite people, set the topic and announce (`bot/service/spreading.py`). If
 the channel cannot be created at all, the incident is removed again so that nothing is
-half-written.
+half-written, unless an alert belongs to it: its sender was told the alert was taken,
+so the incident is kept without a channel (`ChannelPending`) and recovery
+(`bot/service/recovery.py`) tries the channel again.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ from bot.port import (
     RichMessage,
     UserRef,
 )
-from bot.service import opening, spreading
+from bot.service import alert_posts, opening, spreading
 from bot.service.base import Actor, Deps, Result, load_view, lookup_user, resolve_user
 from bot.service.opening import MAX_NAME_ATTEMPTS as MAX_NAME_ATTEMPTS
 from bot.views import incident_ref
+from storage import alert_store
 from storage import repository as repo
 from storage.tables import (
-    AlertRecord,
     DueItem,
     Incident,
     Participant,
@@ -52,6 +54,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warroom.declare")
 MAX_TITLE = 200
+
+
+class ChannelPending(UserError):
+    """No channel could be made, but the incident holds alerts, so it is kept without one
+    (an acknowledged alert is never deleted); recovery tries the channel again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,16 +220,22 @@ async def record(tx: AsyncSession, deps: Deps, command: Declare, actor: Actor, p
     return incident
 
 
-async def _forget(deps: Deps, incident_id: int, key: str) -> None:
-    """Undo the declare transaction when no channel could be created."""
+async def _forget(deps: Deps, incident_id: int, key: str) -> bool:
+    """Undo the declare transaction when no channel could be created: True. False when an
+    alert belongs to the incident: the delivery that brought it was answered, so the
+    incident is kept. The incident is locked first (PostgreSQL), so an alert joining it
+    at the same moment either lands before (and keeps it) or finds it gone."""
     async with deps.db.transaction() as tx:
+        await repo.incident_by_id(tx, incident_id=incident_id, lock=True)
+        if await alert_store.holds_alerts(tx, incident_id=incident_id):
+            return False
         await tx.exec(delete(TimelineEntry).where(col(TimelineEntry.incident_id) == incident_id))
         await tx.exec(delete(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id))
         await tx.exec(delete(Participant).where(col(Participant.incident_id) == incident_id))
         await tx.exec(delete(DueItem).where(col(DueItem.incident_id) == incident_id))
-        await tx.exec(delete(AlertRecord).where(col(AlertRecord.incident_id) == incident_id))
         await tx.exec(delete(Incident).where(col(Incident.id) == incident_id))
         await tx.exec(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
+    return True
 
 
 async def declare(
@@ -276,6 +289,7 @@ async def open_and_spread(
         spreading.spread_word(deps, incident_id, channel, p, actor), incident_id=incident_id
     )
     await opening.finish(deps, incident_id, held=held)
+    await alert_posts.post_waiting(deps, runner, incident_id=incident_id)
 
 
 def base_name(p: Plan, number: int) -> str:
@@ -303,12 +317,16 @@ async def _open_channel(
         log.warning("%s: another process took over opening the channel", incident_ref(number))
         return None
     except Exception as exc:
-        failure = failures.logged(
-            log, exc, "channel creation failed; rolling the declare back", incident_number=number
-        )
-        await _forget(deps, incident_id, event_key)
+        failure = failures.logged(log, exc, "channel creation failed", incident_number=number)
         # A platform's reason helps whoever reads it; anything else stays in the log.
         why = failure.reason or f"an unexpected error (logged, ref `{failure.reference}`)"
+        if not await _forget(deps, incident_id, event_key):
+            log.warning("%s holds alerts: kept without a channel", incident_ref(number))
+            raise ChannelPending(
+                f"{incident_ref(number)} is declared, but its channel `{base}` could not be "
+                f"created on {deps.port.platform}: {why}. Alerts belong to it, so it is kept; "
+                "warroom tries the channel again on its next recovery pass."
+            ) from exc
         raise UserError(
             f"Could not create the incident channel `{base}` on {deps.port.platform}: {why}. "
             "Nothing was recorded; try again."

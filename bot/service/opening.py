@@ -107,6 +107,14 @@ async def create(
             return clean_value(channel), held
         except ChannelNameTaken:
             continue
+    # Every name belongs to someone else: recovery must not adopt the last one tried.
+    async with deps.db.transaction() as tx:
+        conn = await tx.connection()
+        await conn.execute(
+            update(INCIDENT)
+            .where(INCIDENT.c.id == incident_id, INCIDENT.c.channel_id.is_(None))
+            .values(channel_name=None)
+        )
     raise ChatError(
         f"every channel name from {base} to {with_suffix(base, MAX_NAME_ATTEMPTS - 1)} is taken"
     )

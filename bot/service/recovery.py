@@ -16,7 +16,9 @@ with a conditional UPDATE (so one process resumes it), and then:
 3. writes a `declare_resumed` timeline entry.
 
 If no channel can be made (every name taken, or the platform refuses), the incident is
-removed as a failed declare is. A transient platform error leaves it for the next sweep.
+removed as a failed declare is, unless alerts belong to it: then it is kept, and tried
+again once the lease has run out, like a transient platform error. Alerts that joined it
+while it had no channel are posted once it has one (`bot/service/alert_posts.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlmodel import col, select
 from bot.domain.status import Status
 from bot.port import ChannelRef, ChatError, UserRef
 from bot.sanitize import clean_value
-from bot.service import declare, opening, spreading
+from bot.service import alert_posts, declare, opening, spreading
 from bot.service.base import Actor, Deps, lookup_user
 from bot.views import incident_ref
 from storage import repository as repo
@@ -132,10 +134,9 @@ async def _resume(deps: Deps, runner: EffectRunner, incident_id: int, held: date
                 held=held,
             )
         except ChatError as exc:
-            if exc.retryable:
-                raise
-            log.error("%s: no channel can be made (%s); rolling the declare back", ref, exc)
-            await declare._forget(deps, incident_id, "")
+            if exc.retryable or not await declare._forget(deps, incident_id, ""):
+                raise  # tried again after the lease (an incident with alerts is kept)
+            log.error("%s: no channel can be made (%s); rolled the declare back", ref, exc)
             return False
         await opening.record(deps, incident_id, channel, held=held)
         how = f"created #{channel.name}"
@@ -159,6 +160,7 @@ async def _resume(deps: Deps, runner: EffectRunner, incident_id: int, held: date
         spreading.spread_word(deps, incident_id, channel, p, actor, done), incident_id=incident_id
     )
     await opening.finish(deps, incident_id, held=held)
+    await alert_posts.post_waiting(deps, runner, incident_id=incident_id)
     return True
 
 
