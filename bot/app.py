@@ -72,6 +72,7 @@ def load_configuration(settings: Settings) -> tuple[PlaybookSet, Renderer]:
     problems = check_templates(renderer, playbooks, command=settings.command_name)
     if problems:
         raise TemplateProblem("\n".join(problems))
+    renderer.warm()
     return playbooks, renderer
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import (
     BaseLoader,
+    BytecodeCache,
     ChoiceLoader,
     FileSystemLoader,
     PackageLoader,
@@ -25,6 +26,7 @@ from jinja2 import (
     Template,
     TemplateError,
 )
+from jinja2.bccache import Bucket
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.domain.durations import humanize
@@ -56,6 +58,26 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return verdict
 
 
+class _Compiled(BytecodeCache):
+    """Compiled templates kept for the process, by name and source checksum: every
+    Renderer of the process (one per app, and the one `load_configuration` checks)
+    compiles each template once."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(f"{bucket.key}:{bucket.checksum}")
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[f"{bucket.key}:{bucket.checksum}"] = bucket.bytecode_to_string()
+
+
+_COMPILED = _Compiled()
+
+
 class Renderer:
     def __init__(self, *, override_dir: Path | None = None, timezone: str = "UTC") -> None:
         loaders: list[BaseLoader] = []
@@ -70,6 +92,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            bytecode_cache=_COMPILED,
         )
         filters: dict[str, Callable[..., Any]] = {
             "mention": _mention,
@@ -91,6 +114,12 @@ class Renderer:
                 raise TemplateProblem(f"template {name}: {exc}") from exc
             self._cache[name] = tpl
         return tpl
+
+    def warm(self) -> None:
+        """Load every template now, at start, rather than inside the first command that
+        renders it (from the process's compiled code when another Renderer compiled it)."""
+        for name in self.env.list_templates(extensions=["j2"]):
+            self._template(name)
 
     def text(self, name: str, **ctx: Any) -> str:
         try:

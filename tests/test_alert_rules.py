@@ -76,7 +76,7 @@ BASE = "name: p\ndescription: d\nroles: {commander: {label: C}, comms: {label: M
         ("- action: page\n", "alerts[0].action", "'declare' or 'attach'"),
         ("- on_resolve: close\n", "alerts[0].on_resolve", "'record' or 'monitoring'"),
         ("- fold: soon\n", "alerts[0].fold", ""),
-        ("- matches: {a: b}\n", "alerts[0].matches", "Extra inputs"),
+        ("- matches: {a: b}\n", "alerts[0].matches", "did you mean `match`?"),
     ],
 )
 def test_a_bad_rule_is_refused_naming_its_field(
