@@ -139,6 +139,16 @@ class LoopTime:
 
     total: float = 0.0
     longest: float = 0.0
+    where: str = ""  # what ran in the longest stretch
+
+
+def _what(handle: asyncio.events.Handle) -> str:
+    """The coroutine (for a task's step) or the function a loop callback runs."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        return getattr(task.get_coro(), "__qualname__", repr(task))
+    return getattr(callback, "__qualname__", repr(callback))
 
 
 class LoopMeter:
@@ -160,30 +170,43 @@ class LoopMeter:
         run = asyncio.events.Handle._run
 
         def timed_run(handle: asyncio.events.Handle) -> None:
-            start = time.thread_time()
+            began = time.thread_time()
             try:
                 run(handle)
             finally:
-                measured.longest = max(measured.longest, time.thread_time() - start)
+                took = time.thread_time() - began
+                if took > measured.longest:
+                    measured.longest, measured.where = took, _what(handle)
 
-        gc.disable()
-        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
-        try:
-            start = time.thread_time()
-            # In a task of its own, so that its first step is a callback timed too.
-            outcome = await asyncio.ensure_future(self.handle(event))
-            measured.total = time.thread_time() - start
-            self.times.append(measured)
-            return outcome
-        finally:
+        def stop() -> None:
             asyncio.events.Handle._run = run  # type: ignore[method-assign]
             gc.enable()
 
+        async def command() -> Outcome:
+            try:
+                return await self.handle(event)
+            finally:  # the caller's step that resumes after this is not the command's
+                measured.total = time.thread_time() - start
+                stop()
+
+        gc.disable()
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
+        start = time.thread_time()
+        try:
+            # In a task of its own, so that its first step is a callback timed too.
+            outcome = await asyncio.ensure_future(command())
+        finally:
+            stop()
+        self.times.append(measured)
+        return outcome
+
     def take(self) -> LoopTime:
         """The most of each figure over the events handled since the last call."""
+        worst = max(self.times, key=lambda t: t.longest, default=LoopTime())
         most = LoopTime(
             total=max((t.total for t in self.times), default=0.0),
-            longest=max((t.longest for t in self.times), default=0.0),
+            longest=worst.longest,
+            where=worst.where,
         )
         self.times.clear()
         return most

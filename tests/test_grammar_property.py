@@ -189,7 +189,7 @@ async def run_one(arena: Arena, text: str) -> None:
     assert not plain.startswith("😓"), f"the apology for {text[:200]!r}"
     assert len(plain) <= MAX_REPLY, f"a reply of {len(plain)} characters for {text[:200]!r}"
     assert loop.longest <= MAX_LOOP_CPU_S, (
-        f"{text[:200]!r} held the loop for {loop.longest * 1000:.0f} ms of CPU"
+        f"{text[:200]!r} held the loop for {loop.longest * 1000:.0f} ms of CPU in {loop.where}"
     )
     private = ws.private[seen:]  # the reply, and read-ins for people invited meanwhile
     assert sum(r.message is reply for r in private) == (1 if reply else 0)
