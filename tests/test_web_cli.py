@@ -54,16 +54,27 @@ async def test_run_on_a_taken_port_exits_2_naming_the_address(tmp_path: Path):
     assert "Traceback" not in text
 
 
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+async def served_port(proc: asyncio.subprocess.Process, log: Path) -> int:
+    """The port `warroom run` says it serves on. With the console, its log goes to
+    warroom.log in the working directory (the terminal is the chat pane)."""
+    async with asyncio.timeout(60):
+        while True:
+            text = await asyncio.to_thread(read, log)
+            if found := re.search(r"serving HTTP on http://127\.0\.0\.1:(\d+)", text):
+                return int(found[1])
+            assert proc.returncode is None, "warroom run ended before serving HTTP"
+            await asyncio.sleep(0.05)
+
+
 async def test_run_serves_http_beside_the_console(tmp_path: Path):
     proc = await start(tmp_path, "run", WARROOM_HTTP_PORT="0", WARROOM_HOOK_TOKEN="t")
     assert proc.stdin is not None and proc.stderr is not None
     try:
-        port = 0
-        while not port:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
-            assert line, "warroom run ended before serving HTTP"
-            if found := re.search(r"serving HTTP on http://127\.0\.0\.1:(\d+)", line):
-                port = int(found[1])
+        port = await served_port(proc, tmp_path / "warroom.log")
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200 and await r.json() == {"status": "ok"}
