@@ -394,3 +394,60 @@ def test_help_spec_accepts_aliases_and_suggests_on_typos():
         cmd.help_spec("declre")
     assert err.value.message == "There is no `declre` subcommand."
     assert err.value.suggestion == "declare"
+
+
+# --- hostile and edge forms ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "number"),
+    [
+        ("3", 3),
+        ("#3", 3),
+        ("2147483647", 2**31 - 1),
+        ("2147483648", None),
+        ("0", None),
+        ("-1", None),
+        ("²", None),
+        ("9" * 5000, None),  # int() would raise past 4,300 digits; it never sees them
+        ("", None),
+    ],
+)
+def test_parse_number_takes_only_small_whole_numbers(word, number):
+    assert cmd.parse_number(word) == number
+
+
+def test_text_over_the_cap_is_refused_before_parsing():
+    err = error("task done " + "9" * 5000)
+    assert err.message == (
+        "That command is 5,010 characters long; the limit is 4,000. Nothing was changed."
+    )
+    assert isinstance(parse("note " + "x" * 3995), AddNote)  # 4,000 exactly is parsed
+
+
+@pytest.mark.parametrize("space", ["\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u2028"])
+def test_any_unicode_whitespace_separates_words(space):
+    assert parse(f"sev{space}SEV1") == SetSeverity(level="SEV1")
+    assert parse(f"task{space}add{space}Check{space}@dave") == AddTask(text="Check", owner="@dave")
+    assert parse(f"update{space}Rolled back") == PostUpdate(text="Rolled back")
+
+
+def test_invisible_characters_glued_to_the_subcommand_are_ignored():
+    assert parse("\ufeffsev\u200b SEV2") == SetSeverity(level="SEV2")
+    assert parse("\u200b") == Help()
+    assert error("\u200b sev SEV2").message == "That command starts with invisible characters."
+
+
+def test_everything_after_a_bare_double_dash_is_title():
+    assert parse("declare SEV2 --private -- --force push --drill SEV1") == Declare(
+        title="--force push --drill SEV1", severity="SEV2", private=True
+    )
+    # After `--`, a level-like first word is title too.
+    assert parse("declare -- SEV1 outage") == Declare(title="SEV1 outage")
+    assert error("declare SEV2 --").message == "`declare` needs a title."
+
+
+def test_page_numbers():
+    assert parse("list 3") == ListIncidents(page=3)
+    assert parse("tasks") == ListTasks(page=1)
+    assert parse("timeline #2") == ShowTimeline(page=2)

@@ -8,12 +8,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import status as lifecycle
-from bot.domain.durations import KeyTimes, humanize, parse_duration
+from bot.domain.durations import (
+    MAX_DURATION,
+    DurationTooLong,
+    KeyTimes,
+    humanize,
+    parse_duration,
+)
 from bot.domain.naming import MAX_CHANNEL_NAME, channel_name, slugify, with_suffix
 from bot.domain.severity import DEFAULT_LEVELS, SeverityMatrix, SeverityScale
 from bot.domain.status import Status
 from bot.domain.suggest import closest
-from bot.errors import UserError
+from bot.domain.text import has_visible, strip_edges
+from bot.errors import UserError, bounded
+from bot.limits import MAX_REPLY, fit_reply, shorten
+from bot.markup import mention
+from bot.port import Button, Field, RichMessage
 
 
 @pytest.fixture
@@ -320,6 +330,20 @@ def test_humanize(delta, text):
     assert humanize(delta) == text
 
 
+@pytest.mark.parametrize("text", ["9" * 16000, "1h" * 40, "9" * 33, "1" * 31 + "x"])
+def test_parse_duration_refuses_long_text_at_once_and_says_little_of_it(text):
+    with pytest.raises(ValueError, match="is not a duration") as err:
+        parse_duration(text)
+    assert len(str(err.value)) < 100
+
+
+@pytest.mark.parametrize("text", ["1000000000d", "9" * 31 + "d", "367d", "9000h"])
+def test_parse_duration_refuses_a_duration_past_the_limit_without_overflow(text):
+    with pytest.raises(DurationTooLong, match="longer than 366d"):
+        parse_duration(text)
+    assert parse_duration("366d") == MAX_DURATION
+
+
 def test_humanize_round_trips_parse_duration():
     for text in ("15m", "1h 30m", "2d 3h 4m"):
         assert humanize(parse_duration(text)) == text
@@ -344,6 +368,21 @@ def test_key_times_are_measured_from_the_declaration():
 def test_slugify_lowercases_and_collapses_punctuation():
     assert slugify("Checkout Errors: EU/US!!") == "checkout-errors-eu-us"
     assert slugify("  --Café  down-- ") == "cafe-down"
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("שרת נפל", "srt-nfl"),
+        ("🔥🔥", "fire-fire"),
+        ("数据库宕机", "shujukudangji"),
+        ("Сервер упал", "server-upal"),
+        ("Δίκτυο πέσε", "diktyo-pese"),
+        ("\u200b\u202e", ""),
+    ],
+)
+def test_slugify_transliterates_other_scripts(title, slug):
+    assert slugify(title) == slug
 
 
 def test_channel_name_from_template():
@@ -406,3 +445,57 @@ def test_closest_keeps_the_original_spelling_and_gives_up_on_nonsense():
     assert closest("scrib", ["commander", "Scribe"]) == "Scribe"
     assert closest("zzz", ["commander", "scribe"]) == ""
     assert closest("x", []) == ""
+
+
+# --- visible text ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b", "\u200b\u200c\u200d\u2060", "\u202e\u202a\u2066\u2069", "\ufeff", "\u3164\u115f",
+     "\u2800", " \u00a0\t", "\u0301\u034f", "\U000e0041"],
+)  # fmt: skip
+def test_text_of_only_invisible_characters_has_nothing_visible(text):
+    assert not has_visible(text)
+
+
+@pytest.mark.parametrize("text", ["a", "\u200bx\u200b", "🔥", "שרת", "\ufffd", "\ue000"])
+def test_any_visible_character_counts(text):
+    assert has_visible(text)
+
+
+def test_strip_edges_drops_whitespace_and_format_characters_at_the_ends_only():
+    assert strip_edges("\ufeff\u200b sev\u200b\n") == "sev"
+    assert strip_edges("a\u200bb") == "a\u200bb"
+
+
+# --- limits ---------------------------------------------------------------------------
+
+
+def test_shorten_never_splits_a_mention_token():
+    text = "ab" + mention("U123") + "cd"
+    assert shorten(text, 100) == text
+    assert shorten(text, 6) == "ab…"
+    assert shorten("x" * 10, 5) == "xxxx…"
+
+
+def test_fit_reply_bounds_every_part_and_keeps_short_replies_as_they_are():
+    short = RichMessage(text="hello", header="h")
+    assert fit_reply(short) is short
+    huge = RichMessage(
+        header="h" * 5000,
+        text="t" * 50_000,
+        fields=tuple(Field("f" * 500, "v" * 5000) for _ in range(30)),
+        buttons=tuple(Button("b" * 500, "a") for _ in range(30)),
+        context="c" * 5000,
+    )
+    fitted = fit_reply(huge)
+    assert len(fitted.plain()) <= MAX_REPLY
+    assert fitted.text.startswith("t" * 100) and fitted.text.endswith("…")
+
+
+def test_errors_quote_at_most_a_hundred_characters_of_any_piece_of_input():
+    err = UserError(f"`{'x' * 5000}` is not a user.", usage="u" * 2000, suggestion="s" * 500)
+    assert err.message == f"`{'x' * 99}…` is not a user."
+    assert len(err.usage) <= 600 and len(err.suggestion) <= 100
+    assert bounded("`" + "y" * 2000).count("`") % 2 == 0  # no code span left open
