@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, tuple_, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,9 +103,16 @@ async def _claim_and_plan(
     tasks, the next due times); summaries still read their own stretch of the timeline.
     """
     conn = await tx.connection()
-    # Claim first: only the process whose conditional UPDATE matches an item goes on with
-    # it. `(id, due_at) IN (...)` is the per-item `id = :id AND due_at = :seen`, batched.
     table = DueItem.__table__  # type: ignore[attr-defined]
+    # Lock the items' incidents first (key-share: PostgreSQL; on SQLite the write
+    # transaction holds the whole file), as every other writer of due items does: a
+    # command locks its incident and then changes them; declare records the channel and
+    # then re-arms them. Claimed first, with the incident locked only later (by the
+    # timeline insert's foreign key), the claim deadlocked against such a command, and a
+    # re-arm could pass over a claim it could not see yet, leaving the item stuck.
+    await conn.execute(_lock_incidents_statement(), {"items": [item_id for item_id, _ in due]})
+    # Claim: only the process whose conditional UPDATE matches an item goes on with it.
+    # `(id, due_at) IN (...)` is the per-item `id = :id AND due_at = :seen`, batched.
     claim = (
         update(table)
         .where(
@@ -188,6 +196,21 @@ async def _claim_and_plan(
         planned.append((record, effects))
     await conn.execute(_reschedule_statement(), next_due)
     return planned
+
+
+@cache
+def _lock_incidents_statement() -> Any:
+    items = DueItem.__table__  # type: ignore[attr-defined]
+    incidents = Incident.__table__  # type: ignore[attr-defined]
+    owners = core_select(items.c.incident_id).where(
+        items.c.id.in_(bindparam("items", expanding=True))
+    )
+    return (
+        core_select(incidents.c.id)
+        .where(incidents.c.id.in_(owners))
+        .order_by(incidents.c.id)
+        .with_for_update(read=True, key_share=True)
+    )
 
 
 @cache

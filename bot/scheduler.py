@@ -192,6 +192,9 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
+            # Re-placed while its last run's pass still goes on, the job must run again
+            # (wake folds it into that pass); APScheduler would otherwise skip it.
+            max_instances=2,
         )
 
     async def wake(self) -> None:

@@ -45,6 +45,7 @@ from storage.tables import Incident, Task, TimelineEntry
 from tests.conftest import make_settings
 from tests.discord_fake import FakeDiscord
 from tests.slack_fake import FakeSlack
+from tests.waiting import WITHIN
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin")
 COMMAND = "/incident"
@@ -344,7 +345,7 @@ def discord_busy() -> bool:
     )
 
 
-async def discord_idle(fake: FakeDiscord, bridge: DiscordBridge, within: float = 10.0) -> None:
+async def discord_idle(fake: FakeDiscord, bridge: DiscordBridge, within: float = WITHIN) -> None:
     """Wait until the client has read every gateway event sent and handled them all."""
     loop = asyncio.get_running_loop()
     deadline, quiet = loop.time() + within, 0

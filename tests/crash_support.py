@@ -16,10 +16,12 @@ import yaml
 from storage import repository as repo
 from storage.database import Database
 from storage.tables import DueItem, Incident, TimelineEntry
+from tests import waiting
 from tests.conftest import PLAYBOOKS, REPO
 from tests.slack_fake import FakeSlack
 
 CADENCE = "2s"  # SEV2's update reminders: the restarted process fires one soon
+STEP = 300.0  # seconds: an upper bound for one awaited step (or a clean stop) under load
 
 
 def fast_playbooks(tmp_path: Path) -> Path:
@@ -59,7 +61,7 @@ class Warroom:
         if self.proc.returncode is None:
             self.proc.terminate()
         try:
-            code = await asyncio.wait_for(self.proc.wait(), 30)
+            code = await asyncio.wait_for(self.proc.wait(), STEP)
         finally:
             if self.proc.returncode is None:
                 self.proc.kill()
@@ -115,18 +117,18 @@ async def start_warroom(
 
 
 async def until(
-    what: str, check: Callable[[], Awaitable[Any]], *, seconds: float = 30.0, proc: Warroom
+    what: str, check: Callable[[], Awaitable[Any]], *, proc: Warroom, within: float = STEP
 ) -> Any:
-    """Poll `check` until it returns something truthy; fail with the process log if not."""
-    async with asyncio.timeout(seconds + 5):
-        for _ in range(int(seconds / 0.1)):
-            found = await check()
-            if found:
-                return found
-            if proc.proc.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"never: {what}\n--- warroom log ---\n{proc.log()}")
+    """Wait for `check` to find what it looks for; fail with what it last saw and the
+    process log if it never does, or the process exits."""
+    return await waiting.until(
+        what,
+        check,
+        within=within,
+        every=0.1,
+        gone=lambda: proc.proc.returncode is not None,
+        context=lambda: f"--- warroom log ---\n{proc.log()}",
+    )
 
 
 @dataclass

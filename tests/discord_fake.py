@@ -29,6 +29,7 @@ from tests.discord_endpoints import check_request, match
 from tests.discord_gateway import JSON
 from tests.discord_interactions import Interactions
 from tests.loopback import Loopback
+from tests.waiting import WITHIN
 
 __all__ = ["DiscordError", "FakeDiscord", "Request"]
 
@@ -715,10 +716,10 @@ class FakeDiscord(Loopback, Interactions):
         """Send one op 0 event with the next sequence number (kept for RESUME if offline)."""
         await self._send_dispatch(self._socket, event, data)
 
-    async def wait_ready(self, within: float = 5.0) -> None:
+    async def wait_ready(self, within: float = WITHIN) -> None:
         await asyncio.wait_for(self._ready.wait(), within)
 
-    async def wait_resumed(self, within: float = 5.0) -> None:
+    async def wait_resumed(self, within: float = WITHIN) -> None:
         """Until the client has RESUMEd (after `drop_connection(wait=False)`)."""
         await asyncio.wait_for(self._resumed.wait(), within)
 
@@ -729,7 +730,7 @@ class FakeDiscord(Loopback, Interactions):
         if sock is not None:
             await sock.ws.close(code=code, message=b"fake close")
 
-    async def drop_connection(self, *, wait: bool = True, within: float = 5.0) -> None:
+    async def drop_connection(self, *, wait: bool = True, within: float = WITHIN) -> None:
         """Close the gateway socket with a resumable code; by default wait for the RESUME."""
         sock, self._socket = self._socket, None
         self._resumed.clear()

@@ -3,7 +3,6 @@ against one fake Slack, on one database, each with its own HTTP port for alert h
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from sqlmodel import col, select
 
 from storage.database import Database
 from storage.tables import AlertRecord, DueItem, Incident, TimelineEntry
+from tests import waiting
 from tests.conftest import PLAYBOOKS
 from tests.crash_support import Warroom, spawn
 from tests.slack_fake import FakeSlack
@@ -79,24 +79,26 @@ def logs(replicas: list[Replica]) -> str:
     return "\n".join(f"--- {r.log_path.name} ---\n{r.log()}" for r in replicas)
 
 
+WITHIN = 300.0  # seconds for one step: an upper bound for a hang on a loaded machine
+
+
 async def until(
     what: str,
     check: Callable[[], Awaitable[Any]],
     replicas: list[Replica],
     *,
-    seconds: float = 30.0,
+    within: float = WITHIN,
 ) -> Any:
-    """Poll `check` until it returns something truthy; fail with the logs if it never does
-    or a process exits."""
-    async with asyncio.timeout(seconds + 10):
-        for _ in range(int(seconds / 0.1)):
-            found = await check()
-            if found:
-                return found
-            if any(r.proc.returncode is not None for r in replicas):
-                break
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"never: {what}\n{logs(replicas)}")
+    """Wait for `check` to find what it looks for; fail with what it last saw and the
+    replicas' logs if it never does, or a replica exits."""
+    return await waiting.until(
+        what,
+        check,
+        within=within,
+        every=0.1,
+        gone=lambda: any(r.proc.returncode is not None for r in replicas),
+        context=lambda: logs(replicas),
+    )
 
 
 async def ready(replicas: list[Replica], fake: FakeSlack) -> None:

@@ -36,6 +36,7 @@ from tests.slack_workspace import (
     SlackWorkspace,
     shown_fields,
 )
+from tests.waiting import WITHIN
 
 __all__ = ["DEFAULT_SCOPES", "Call", "FakeSlack", "Hang", "SlackError", "signed_request"]
 
@@ -450,7 +451,7 @@ class FakeSlack(Loopback, SlackWorkspace):
         self.acks.append(ack)
         future.set_result(ack)
 
-    async def wait_connected(self, timeout_s: float = 3.0) -> None:
+    async def wait_connected(self, timeout_s: float = WITHIN) -> None:
         try:
             await asyncio.wait_for(self._connected.wait(), timeout_s)
         except TimeoutError:
@@ -461,7 +462,7 @@ class FakeSlack(Loopback, SlackWorkspace):
         """How many Socket Mode connections are open (each `warroom run` opens one)."""
         return len(self._sockets)
 
-    async def wait_connections(self, count: int, timeout_s: float = 3.0) -> None:
+    async def wait_connections(self, count: int, timeout_s: float = WITHIN) -> None:
         """Wait until at least `count` Socket Mode connections are open."""
         try:
             async with asyncio.timeout(timeout_s):
@@ -482,7 +483,7 @@ class FakeSlack(Loopback, SlackWorkspace):
         accepts_response_payload: bool = False,
         retry_attempt: int = 0,
         retry_reason: str = "",
-        timeout_s: float = 3.0,
+        timeout_s: float = WITHIN,
         connection: int | None = None,
     ) -> JSON:
         """Deliver one envelope and return the client's ack.

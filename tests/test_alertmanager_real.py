@@ -27,6 +27,7 @@ from adapters.console.app import build_console
 from bot.clock import SystemClock
 from storage import repository as repo
 from storage.tables import AlertRecord, Incident, TimelineEntry
+from tests import waiting
 from tests.conftest import Console, make_settings
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -71,12 +72,10 @@ receivers:
 """
 
 
-async def until(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(0.2)
+async def until(
+    check: Callable[[], Awaitable[bool]], *, what: str, within: float = waiting.WITHIN
+) -> None:
+    await waiting.until(what, check, within=within, every=0.2)
 
 
 class Alertmanager:
@@ -112,7 +111,7 @@ class Alertmanager:
                 except aiohttp.ClientError:
                     return False
 
-            await until(up, within=20, what="alertmanager to be ready")
+            await until(up, what="alertmanager to be ready")
 
     async def amtool(self, *args: str) -> None:
         assert AMTOOL is not None
@@ -174,7 +173,7 @@ async def test_amtool_alert_declares_once_repeats_and_resolves(
             return bool(found) and bool(found[0].channel_name)
 
         await am.amtool("alert", "add", *LABELS, "--annotation=summary=Checkout is failing")
-        await until(declared, within=30, what="the alert to declare an incident")
+        await until(declared, what="the alert to declare an incident")
         [incident] = await incidents()
         assert (incident.title, incident.severity) == ("Checkout is failing", "SEV1")
         assert incident.channel_name
@@ -188,7 +187,7 @@ async def test_amtool_alert_declares_once_repeats_and_resolves(
         async def repeated() -> bool:
             return "repeated" in await alert_events()
 
-        await until(repeated, within=30, what="a repeated notification")
+        await until(repeated, what="a repeated notification")
         assert len(await incidents()) == 1
         async with console.app.db.reader() as tx:
             [row] = (await tx.exec(select(AlertRecord))).all()
@@ -204,7 +203,7 @@ async def test_amtool_alert_declares_once_repeats_and_resolves(
         async def resolved() -> bool:
             return "resolved" in await alert_events()
 
-        await until(resolved, within=30, what="the resolved notification")
+        await until(resolved, what="the resolved notification")
         [incident] = await incidents()
         assert incident.status == "monitoring"  # the default rule's on_resolve
         assert any("resolved" in m.text for m in channel.messages)

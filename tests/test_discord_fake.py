@@ -16,6 +16,7 @@ import yarl
 
 from tests import discord_guilds as dg
 from tests.discord_fake import FakeDiscord
+from tests.waiting import WITHIN
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Bot:
     alice: str = ""
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
-    async def next(self, name: str, within: float = 3.0) -> Any:
+    async def next(self, name: str, within: float = WITHIN) -> Any:
         async with asyncio.timeout(within):
             while True:
                 kind, value = await self.events.get()
@@ -59,7 +60,7 @@ async def bot() -> AsyncIterator[Bot]:
             yield b
         finally:
             await client.close()
-            await asyncio.wait_for(task, 3)
+            await asyncio.wait_for(task, WITHIN)
             discord.http.Route.BASE = old_base
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
@@ -230,7 +231,7 @@ async def _identify(fake: FakeDiscord, token: str, intents: int) -> tuple[int | 
         assert hello["op"] == 10
         identify = {"token": token, "intents": intents, "properties": {}}
         await ws.send_json({"op": 2, "d": identify})
-        msg = await ws.receive(timeout=3)
+        msg = await ws.receive(timeout=WITHIN)
         if msg.type == aiohttp.WSMsgType.TEXT:
             return None, str(json.loads(msg.data)["t"])
         return ws.close_code, ""

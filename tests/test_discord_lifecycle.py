@@ -16,19 +16,14 @@ from adapters.discord import server
 from adapters.discord.app import build_discord
 from bot.config import Settings
 from storage import repository as repo
+from tests import waiting
 from tests.discord_fake import FakeDiscord
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-async def until(check: Callable[[], Any], within: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+async def until(check: Callable[[], Any], within: float = waiting.WITHIN) -> Any:
+    return await waiting.until("the fake Discord to show it", check, within=within, every=0.02)
 
 
 def _command(fake: FakeDiscord, text: str) -> dict[str, Any]:
@@ -115,10 +110,7 @@ async def test_declare_update_resolve(tmp_path: Path) -> None:
                     row = await repo.incident_by_channel(tx, channel_id=channel["id"])
                 return row is not None and row.status == "resolved"
 
-            deadline = asyncio.get_running_loop().time() + 10
-            while not await resolved():
-                assert asyncio.get_running_loop().time() < deadline, "not resolved"
-                await asyncio.sleep(0.05)
+            await waiting.until("the incident to be resolved", resolved)
         finally:
             await bridge.close()
             if runner is not None:

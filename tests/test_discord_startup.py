@@ -21,6 +21,7 @@ import yarl
 from adapters.discord import server
 from adapters.discord.app import build_discord
 from bot import cli
+from tests import waiting
 from tests.chat_drivers import discord_settings, discord_text
 from tests.discord_fake import FakeDiscord
 from tests.discord_guilds import MESSAGE_CONTENT_INTENT
@@ -39,12 +40,8 @@ def restore_discord_urls() -> Iterator[None]:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
-async def until(check: Callable[[], Any], within: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (result := check()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-    return result
+async def until(check: Callable[[], Any], within: float = waiting.WITHIN) -> Any:
+    return await waiting.until("the fake Discord to show it", check, within=within, every=0.02)
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
@@ -104,7 +101,7 @@ async def test_run_without_message_content_still_declares_and_stops_cleanly(
             assert signal.getsignal(signal.SIGINT) is sigint
         finally:
             stop.set()
-            code = await asyncio.wait_for(running, 15)
+            code = await asyncio.wait_for(running, waiting.WITHIN)
         assert code == 0
         await until(lambda: fake._socket is None)  # run closed its gateway connection
 
@@ -176,7 +173,7 @@ async def test_run_ends_with_1_when_discord_closes_the_connection_for_good(
         await until(lambda: logged(caplog, "connected to Discord as") or running.done())
         assert not running.done(), running.result()
         await fake.close_gateway(4004)
-        code = await asyncio.wait_for(running, 15)
+        code = await asyncio.wait_for(running, waiting.WITHIN)
     assert code == 1
     [ended] = logged(caplog, "the Discord connection ended")
     assert ended.levelno == logging.ERROR

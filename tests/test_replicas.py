@@ -34,6 +34,7 @@ from tests.replica_support import (
     until,
 )
 from tests.slack_fake import FakeSlack
+from tests.waiting import NotYet
 
 DECLARES = 10
 REMINDERS = 3  # cycles to wait for, per incident
@@ -65,12 +66,13 @@ async def test_two_replicas_share_one_database(tmp_path: Path, db_url: str) -> N
                 reports = await declares_and_alerts(fake, replicas, alice, general)
                 s = await until("every declare is set up", set_up(db), replicas)
                 sent = await chat(fake, s, alice, wave=0)
+                await until("the chat of wave 0", updated(db, 0, sent), replicas)
                 await until("the first summaries", cycles(db, 0, 1), replicas)
                 # An update reschedules the incident in the process that handled it; one
                 # on each connection leaves both with a job at the same due time.
                 for wave in range(1, UPDATE_WAVES + 1):
                     sent += await chat(fake, s, alice, wave=wave, update=True)
-                    await until(f"update wave {wave}", updated(db, wave), replicas)
+                    await until(f"update wave {wave}", updated(db, wave, sent), replicas)
                 await until("reminders and summaries", cycles(db, REMINDERS, 2), replicas)
             finally:
                 codes = [await r.stop() for r in replicas]
@@ -112,37 +114,55 @@ async def declares_and_alerts(
 
 
 def set_up(db: Database) -> Any:
-    async def check() -> Snapshot | None:
+    async def check() -> Snapshot | NotYet:
         s = await snapshot(db)
         done = [i for i in s.incidents if i.card_message_id and i.setup_started_at is None]
-        return s if len(s.incidents) > DECLARES and len(done) == len(s.incidents) else None
+        if len(s.incidents) > DECLARES and len(done) == len(s.incidents):
+            return s
+        return NotYet(f"{len(done)} of {len(s.incidents)} incidents set up")
 
     return check
 
 
 def cycles(db: Database, reminders: int, summaries: int) -> Any:
-    """Every incident has had `reminders` update reminders and `summaries` summaries, and
-    (once it has had an update) a reminder and a summary after its last update."""
+    """Every incident has had `reminders` update reminders and `summaries` summaries, a
+    summary that covers its last chat message, and (once it has had an update) a reminder
+    after its last update.
 
-    async def check() -> bool:
+    Not "a summary after its last update": an update alone is no news for a summary (it
+    is posted itself), so when the chat of its wave was summarised before the update
+    landed, no summary ever follows it."""
+
+    async def check() -> bool | NotYet:
         s = await snapshot(db)
         for i in s.incidents:
             fired = s.entries(EventKind.REMINDER, i.id)
             summed = s.entries(EventKind.SUMMARY, i.id)
             last = max((e.id or 0 for e in s.entries(EventKind.UPDATE, i.id)), default=0)
+            said = max((e.id or 0 for e in s.entries(EventKind.CHAT, i.id)), default=0)
+            covered = max((int(e.data["cursor"]) for e in summed), default=0)
+            seen = NotYet(f"INC-{i.number}: {len(fired)} reminders, {len(summed)} summaries")
             if len(fired) < reminders or len(summed) < summaries:
-                return False
-            if last and not (fired[-1].id or 0) > last < (summed[-1].id or 0):
-                return False
+                return seen
+            if last and not (fired[-1].id or 0) > last:
+                return NotYet(f"{seen}, no reminder since its last update")
+            if covered < said:
+                return NotYet(f"{seen}, its last chat message not summarised yet")
         return True
 
     return check
 
 
-def updated(db: Database, wave: int) -> Any:
-    async def check() -> bool:
+def updated(db: Database, wave: int, sent: list[str]) -> Any:
+    """Every incident has had `wave` updates, and every chat message `sent` is recorded."""
+
+    async def check() -> bool | NotYet:
         s = await snapshot(db)
-        return all(len(s.entries(EventKind.UPDATE, i.id)) >= wave for i in s.incidents)
+        behind = [i.number for i in s.incidents if len(s.entries(EventKind.UPDATE, i.id)) < wave]
+        if behind:
+            return NotYet(f"incidents without update {wave}: {behind}")
+        missing = set(sent) - {e.message_id for e in s.entries(EventKind.CHAT)}
+        return not missing or NotYet(f"{len(missing)} chat messages not recorded yet")
 
     return check
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.slack_fake import FakeSlack, signed_request
+from tests.waiting import until
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "SEV2 Checkout errors"}},
@@ -332,10 +332,7 @@ async def test_socket_mode_hello_and_unacked_envelope_times_out(fake, socket_cli
     action = fake.block_action("ack_incident", "1", "U001", "C001", "1.1")
     with pytest.raises(TimeoutError, match="no ack"):
         await fake.send_envelope("interactive", action, timeout_s=0.3)
-    for _ in range(50):
-        if len(messages) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await until("the hello and the envelope on the socket", lambda: len(messages) == 2)
     assert messages[0]["type"] == "hello"
     assert messages[1]["payload"]["actions"][0]["action_id"] == "ack_incident"
 
@@ -356,10 +353,12 @@ async def test_socket_mode_reconnects_when_slack_asks(fake, socket_client):
     socket_client.socket_mode_request_listeners.append(ack)
     await socket_client.connect()
     await fake.request_reconnect()
-    for _ in range(100):
-        if len(fake.calls_to("apps.connections.open")) == 2 and await socket_client.is_connected():
-            break
-        await asyncio.sleep(0.01)
+
+    async def reconnected() -> bool:
+        opened = len(fake.calls_to("apps.connections.open")) == 2
+        return opened and bool(await socket_client.is_connected())
+
+    await until("the client to connect again", reconnected)
     assert len(fake.calls_to("apps.connections.open")) == 2
     ack_msg = await fake.send_envelope("events_api", fake.event_callback({"type": "app_mention"}))
     assert ack_msg == {"envelope_id": fake.envelopes[-1]["envelope_id"]}
@@ -390,10 +389,7 @@ async def test_bolt_socket_mode_app_round_trip(fake):
         uid, cid = fake.add_user("alice"), fake.add_channel("incidents")
         payload = fake.slash_command("declare", uid, cid)
         await fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
-        for _ in range(200):
-            if fake.channel_id("inc-10-bolt"):
-                break
-            await asyncio.sleep(0.01)
+        await until("the listener to create #inc-10-bolt", lambda: fake.channel_id("inc-10-bolt"))
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
     assert fake.responses == [{"text": "only you see this"}]
