@@ -108,8 +108,9 @@ class Bot:
             )
             return Outcome(reply=self.apology(failure)), "error"
 
-    def apology(self, failure: failures.Failure, *, saved: bool = False) -> RichMessage:
-        """What a person sees of an unexpected failure (`saved`: after the commit)."""
+    def apology(self, failure: failures.Failure, *, saved: bool | None = False) -> RichMessage:
+        """What a person sees of an unexpected failure. `saved`: the failure came after
+        the commit; None: nobody knows (a platform adapter, after `handle`)."""
         return self.deps.renderer.message(
             "apology", reference=failure.reference, incident_ref=failure.incident, saved=saved
         )

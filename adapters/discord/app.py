@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import secrets
 from typing import Any
 
 import discord
@@ -29,6 +28,7 @@ from discord import app_commands
 
 from adapters.discord import forms, render, slash, translate
 from adapters.discord.port import DiscordPort
+from bot import failures
 from bot.app import App, build
 from bot.clock import Clock
 from bot.config import Settings
@@ -39,7 +39,6 @@ from storage.database import Database
 
 log = logging.getLogger("warroom.discord")
 
-APOLOGY = "😓 Sorry, something went wrong with that. It has been logged (ref `{ref}`)."
 MODAL_BUTTONS = {"incident.post_update": "update", "incident.resolve": "resolve"}
 
 
@@ -216,13 +215,13 @@ class DiscordBridge(discord.Client):
             if reply is None:
                 reply = RichMessage(text="Already done." if outcome.duplicate else "Done.")
             await ix.followup.send(ephemeral=True, **render.render(reply).send_kwargs())
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("failed handling a Discord interaction (ref %s)", ref)
+        except Exception as exc:
+            failure = failures.logged(log, exc, "failed handling a Discord interaction")
+            apology = self.app.bot.apology(failure, saved=None)
             try:
-                await ix.followup.send(content=APOLOGY.format(ref=ref), ephemeral=True)
+                await ix.followup.send(ephemeral=True, **render.render(apology).send_kwargs())
             except discord.HTTPException:
-                log.exception("could not report ref %s to the sender", ref)
+                log.exception("could not report ref %s to the sender", failure.reference)
 
     # --- interactions ----------------------------------------------------------------
 

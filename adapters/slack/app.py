@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render, translate, views
 from adapters.slack.port import SlackPort, make_client
+from bot import failures
 from bot.app import App, build
 from bot.clock import Clock
 from bot.config import Settings
@@ -33,7 +33,6 @@ from storage.database import Database
 log = logging.getLogger("warroom.slack")
 
 Respond = Callable[..., Awaitable[Any]]
-APOLOGY = "😓 Sorry, something went wrong delivering that. It has been logged (ref `{ref}`)."
 
 
 def _secret(value: Any) -> str:
@@ -57,18 +56,18 @@ class SlackBridge:
         async def run() -> None:
             try:
                 await work
-            except Exception:
-                ref = secrets.token_hex(4)
-                log.exception("failed handling a Slack %s (ref %s)", what, ref)
+            except Exception as exc:
+                failure = failures.logged(log, exc, f"failed handling a Slack {what}")
                 if respond is not None:
+                    apology = self.core.bot.apology(failure, saved=None)
                     try:
                         await respond(
                             response_type="ephemeral",
                             replace_original=False,
-                            text=APOLOGY.format(ref=ref),
+                            **render.render(apology),
                         )
                     except Exception:
-                        log.exception("could not report ref %s to the sender", ref)
+                        log.exception("could not report ref %s to the sender", failure.reference)
 
         task = asyncio.get_running_loop().create_task(run())
         self.tasks.add(task)
