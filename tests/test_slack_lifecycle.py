@@ -8,6 +8,8 @@ what the database holds.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -321,3 +323,22 @@ async def test_the_declare_form_offers_impact_and_urgency_for_matrix_playbooks(s
         ).one()
     assert tuple(row) == ("SEV1", "high", "high")
     fake.assert_clean()
+
+
+async def test_a_failure_after_the_core_answered_gets_the_apology(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+):
+    """Slack refuses to open the declare form: the person gets the core's apology with a
+    reference (the traceback is in the log), never the exception's text."""
+    slack.fake.fail("views.open", "expired_trigger_id")
+    with caplog.at_level(logging.ERROR):
+        await slack.send(
+            "slash_commands", slack.fake.slash_command("declare", slack.alice, slack.general)
+        )
+    [answer] = slack.fake.responses
+    shown = json.dumps(answer, ensure_ascii=False)
+    assert answer["response_type"] == "ephemeral"
+    assert "Sorry, something went wrong handling that" in shown, shown
+    assert "expired_trigger_id" not in shown and "Traceback" not in shown, shown
+    [reference] = re.findall(r"ref `([0-9a-f]{8})`", answer["text"])
+    assert [r for r in caplog.records if reference in r.getMessage() and r.exc_info]
