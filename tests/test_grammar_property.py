@@ -159,8 +159,12 @@ def _rich_messages(session: ConsoleSession) -> dict[str, RichMessage | None]:
     return {m.id: m.rich for c in session.ws.channels.values() for m in c.messages}
 
 
-async def run_one(arena: Arena, text: str) -> None:
-    """Send one command and check every property of what came back."""
+async def run_one(arena: Arena, text: str, *, again: bool = False) -> None:
+    """Send one command and check every property of what came back.
+
+    A first reading over the loop bound is confirmed by sending the same text again: a
+    command that holds the loop does so every time, while the thread CPU clock of a
+    loaded VM sometimes jumps by tens of milliseconds (docs/testing.md)."""
     assert arena.app is not None
     s, db = arena.session, arena.app.db
     ws = s.ws
@@ -184,12 +188,14 @@ async def run_one(arena: Arena, text: str) -> None:
     reply = outcome.reply
     plain = reply.plain() if reply is not None else ""
     refused = plain.startswith("⚠️")
-    FIGURES.count(text, loop, refused=refused)
+    confirm = loop.longest > MAX_LOOP_CPU_S and not again
+    FIGURES.count(text, loop, refused=refused, unconfirmed=confirm)
 
     assert not plain.startswith("😓"), f"the apology for {text[:200]!r}"
     assert len(plain) <= MAX_REPLY, f"a reply of {len(plain)} characters for {text[:200]!r}"
-    assert loop.longest <= MAX_LOOP_CPU_S, (
+    assert confirm or loop.longest <= MAX_LOOP_CPU_S, (
         f"{text[:200]!r} held the loop for {loop.longest * 1000:.0f} ms of CPU in {loop.where}"
+        " twice in a row"
     )
     private = ws.private[seen:]  # the reply, and read-ins for people invited meanwhile
     assert sum(r.message is reply for r in private) == (1 if reply else 0)
@@ -211,6 +217,8 @@ async def run_one(arena: Arena, text: str) -> None:
     if refused:
         assert chat_state(ws) == chat_before, f"a refused {text[:200]!r} changed a channel"
         assert await db_state(db) == db_before, f"a refused {text[:200]!r} changed the database"
+    if confirm:
+        await run_one(arena, text, again=True)
 
 
 # The forms that broke commands before, always run (before anything generated).

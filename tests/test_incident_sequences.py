@@ -144,17 +144,24 @@ class IncidentSequences(RuleBasedStateMachine):
             self.loop.close()
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def send(self, text: str) -> int | None:
+    def send(self, text: str, *, again: bool = False) -> int | None:
+        """Send a command where the session stands and check the reply and the loop time
+        (a first reading over the bound is confirmed by sending it again, as in
+        tests/test_grammar_property.py)."""
         self.meter.take()
         outcome = self.run(self.session.send(f"/incident {text}"))
         loop = self.meter.take()
         plain = outcome.reply.plain() if outcome.reply else ""
-        FIGURES.count(text, loop, refused=plain.startswith("⚠️"))
+        confirm = loop.longest > MAX_LOOP_CPU_S and not again
+        FIGURES.count(text, loop, refused=plain.startswith("⚠️"), unconfirmed=confirm)
         assert not plain.startswith("😓"), f"the apology for {text!r}"
         assert len(plain) <= MAX_REPLY
-        assert loop.longest <= MAX_LOOP_CPU_S, (
+        assert confirm or loop.longest <= MAX_LOOP_CPU_S, (
             f"{text!r} held the loop for {loop.longest * 1000:.0f} ms of CPU in {loop.where}"
+            " twice in a row"
         )
+        if confirm:
+            self.send(text, again=True)
         return outcome.incident_number
 
     incidents = Bundle("incidents")
